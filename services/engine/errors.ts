@@ -1,0 +1,88 @@
+/**
+ * Errors are data (cognitect anomalies): one error class carrying the anomaly `category`,
+ * a namespaced `code` naming the concern and the kind, and a `data` payload with the offending
+ * attribute and value.
+ */
+export type AnomalyCategory =
+  | 'busy'
+  | 'unavailable'
+  | 'interrupted'
+  | 'incorrect'
+  | 'forbidden'
+  | 'not-found'
+  | 'conflict'
+  | 'unsupported'
+  | 'fault';
+
+export const ANOMALY_CATEGORIES: readonly AnomalyCategory[] = [
+  'busy', 'unavailable', 'interrupted', 'incorrect', 'forbidden', 'not-found', 'conflict', 'unsupported', 'fault',
+];
+
+/** HTTP status for each anomaly category (the public contract in DESIGN.md). */
+export const HTTP_STATUS: Readonly<Record<AnomalyCategory, number>> = {
+  busy: 429,
+  unavailable: 503,
+  interrupted: 503,
+  incorrect: 400,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  unsupported: 501,
+  fault: 500,
+};
+
+export class DatalithError extends Error {
+  readonly category: AnomalyCategory;
+  readonly code: string | undefined;
+  readonly data: Record<string, unknown>;
+
+  constructor(category: AnomalyCategory, message: string, code?: string, data: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'DatalithError';
+    this.category = category;
+    this.code = code;
+    this.data = data;
+  }
+
+  toJSON(): { category: AnomalyCategory; message: string; code?: string } {
+    return this.code === undefined
+      ? { category: this.category, message: this.message }
+      : { category: this.category, message: this.message, code: this.code };
+  }
+}
+
+export function isDatalithError(e: unknown): e is DatalithError {
+  return e instanceof DatalithError;
+}
+
+export const incorrect = (code: string, message: string, data?: Record<string, unknown>): DatalithError =>
+  new DatalithError('incorrect', message, code, data);
+export const conflict = (code: string, message: string, data?: Record<string, unknown>): DatalithError =>
+  new DatalithError('conflict', message, code, data);
+export const notFound = (code: string, message: string, data?: Record<string, unknown>): DatalithError =>
+  new DatalithError('not-found', message, code, data);
+export const interrupted = (code: string, message: string, data?: Record<string, unknown>): DatalithError =>
+  new DatalithError('interrupted', message, code, data);
+export const unsupported = (code: string, message: string, data?: Record<string, unknown>): DatalithError =>
+  new DatalithError('unsupported', message, code, data);
+export const busy = (code: string, message: string, data?: Record<string, unknown>): DatalithError =>
+  new DatalithError('busy', message, code, data);
+export const unavailable = (code: string, message: string, data?: Record<string, unknown>): DatalithError =>
+  new DatalithError('unavailable', message, code, data);
+export const forbidden = (code: string, message: string, data?: Record<string, unknown>): DatalithError =>
+  new DatalithError('forbidden', message, code, data);
+export const fault = (code: string, message: string, data?: Record<string, unknown>): DatalithError =>
+  new DatalithError('fault', message, code, data);
+
+/** Short printable form of a value for error messages; never huge. */
+export function describeValue(v: unknown): string {
+  let s: string;
+  if (typeof v === 'string') s = JSON.stringify(v);
+  else if (typeof v === 'bigint') s = `${v}N`;
+  else if (v instanceof Date) s = `#inst "${v.toISOString()}"`;
+  else if (v === null || v === undefined) s = 'nil';
+  else if (typeof v === 'object') {
+    try { s = JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}N` : x)) ?? String(v); } catch { s = String(v); }
+  } else s = String(v);
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+}
