@@ -1,0 +1,463 @@
+/**
+ * Immutable database values.
+ *
+ * A DbState holds the current datoms in four covering indexes, the history events (assertions
+ * that were later retracted, and the retractions) in the same four orders, the transaction log,
+ * and the schema. A Db is a view of one state: the current value, or a filtered one (asOf, since,
+ * history) that shares all the state's structure.
+ */
+import { SortedSet, type Probe } from './btree';
+import {
+  CURRENT_ORDER, Datom, FIRST_USER_EID, HISTORY_ORDER, TX0, tToTx, txToT, type IndexName,
+} from './datom';
+import { describeValue, incorrect } from './errors';
+import { Keyword } from './edn';
+import {
+  bootstrapDatoms, buildSchema, attributeFromDatoms, SYS, type Attribute, type Schema,
+} from './schema';
+import { compareValues, keywordText, type Value } from './values';
+
+export type Indexes = { readonly [K in IndexName]: SortedSet<Datom> };
+
+export interface TxLogEntry {
+  readonly t: number;
+  readonly tx: number;
+  readonly instant: number; // ms since epoch
+  readonly data: readonly Datom[];
+}
+
+export interface DbState {
+  readonly t: number;
+  readonly current: Indexes;
+  readonly history: Indexes;
+  readonly log: SortedSet<TxLogEntry>;
+  readonly schema: Schema;
+  /** Highest entity id allocated so far. */
+  readonly maxEid: number;
+  readonly lastInstant: number;
+}
+
+const cmpLog = (x: TxLogEntry, y: TxLogEntry): number => x.t - y.t;
+
+export function emptyIndexes(order: typeof CURRENT_ORDER | typeof HISTORY_ORDER): Indexes {
+  return {
+    eavt: SortedSet.empty(order.eavt),
+    aevt: SortedSet.empty(order.aevt),
+    avet: SortedSet.empty(order.avet),
+    vaet: SortedSet.empty(order.vaet),
+  };
+}
+
+const num = (x: number, y: number): number => (x < y ? -1 : x > y ? 1 : 0);
+
+/** Probe matching datoms whose leading components equal the given ones (undefined = open). */
+export function prefixProbe(index: IndexName, c0: unknown, c1: unknown, c2: unknown): Probe<Datom> {
+  if (c0 === undefined) return () => 0;
+  switch (index) {
+    case 'eavt': {
+      const e = c0 as number;
+      if (c1 === undefined) return (d) => num(d.e, e);
+      const a = c1 as number;
+      if (c2 === undefined) return (d) => num(d.e, e) || num(d.a, a);
+      const v = c2 as Value;
+      return (d) => num(d.e, e) || num(d.a, a) || compareValues(d.v, v);
+    }
+    case 'aevt': {
+      const a = c0 as number;
+      if (c1 === undefined) return (d) => num(d.a, a);
+      const e = c1 as number;
+      if (c2 === undefined) return (d) => num(d.a, a) || num(d.e, e);
+      const v = c2 as Value;
+      return (d) => num(d.a, a) || num(d.e, e) || compareValues(d.v, v);
+    }
+    case 'avet': {
+      const a = c0 as number;
+      if (c1 === undefined) return (d) => num(d.a, a);
+      const v = c1 as Value;
+      if (c2 === undefined) return (d) => num(d.a, a) || compareValues(d.v, v);
+      const e = c2 as number;
+      return (d) => num(d.a, a) || compareValues(d.v, v) || num(d.e, e);
+    }
+    case 'vaet': {
+      const v = c0 as Value;
+      if (c1 === undefined) return (d) => compareValues(d.v, v);
+      const a = c1 as number;
+      if (c2 === undefined) return (d) => compareValues(d.v, v) || num(d.a, a);
+      const e = c2 as number;
+      return (d) => compareValues(d.v, v) || num(d.a, a) || num(d.e, e);
+    }
+  }
+}
+
+export interface ValueBound {
+  readonly value: Value;
+  readonly inclusive: boolean;
+}
+
+export interface DbFilter {
+  /** Only transactions with t <= asOfT. */
+  readonly asOfT: number | null;
+  /** Only transactions with t > sinceT. */
+  readonly sinceT: number | null;
+  /** Include retracted assertions and retractions (datoms with added = false). */
+  readonly history: boolean;
+}
+
+const NO_FILTER: DbFilter = { asOfT: null, sinceT: null, history: false };
+
+export class Db {
+  constructor(
+    readonly state: DbState,
+    readonly filter: DbFilter = NO_FILTER,
+  ) {}
+
+  /** Basis t: the last transaction this value includes. */
+  get t(): number {
+    return this.state.t;
+  }
+  get asOfT(): number | null {
+    return this.filter.asOfT;
+  }
+  get sinceT(): number | null {
+    return this.filter.sinceT;
+  }
+  get isHistory(): boolean {
+    return this.filter.history;
+  }
+  get isFiltered(): boolean {
+    return this.filter !== NO_FILTER && (this.filter.asOfT !== null || this.filter.sinceT !== null || this.filter.history);
+  }
+  get schema(): Schema {
+    return this.state.schema;
+  }
+
+  // ---- time --------------------------------------------------------------------------------
+
+  /** Resolves a t, a transaction id, or a Date to a t of this database. */
+  timePoint(point: number | bigint | Date, what: string): number {
+    if (point instanceof Date) {
+      const ms = point.getTime();
+      if (Number.isNaN(ms)) throw incorrect('db.error/invalid-time-point', `${what}: invalid Date`);
+      // The last transaction whose instant is at or before the date.
+      let found = -1;
+      this.state.log.forRange(() => 0, (x) => (x.instant <= ms ? 0 : 1), (x) => {
+        found = x.t;
+      });
+      return found === -1 ? 0 : found;
+    }
+    const n = typeof point === 'bigint' ? Number(point) : point;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+      throw incorrect('db.error/invalid-time-point', `${what} expects a t, a transaction id or a Date, got ${describeValue(point)}`);
+    }
+    return n >= TX0 ? txToT(n) : n;
+  }
+
+  asOf(point: number | bigint | Date): Db {
+    const t = this.timePoint(point, 'asOf');
+    const asOfT = this.filter.asOfT === null ? t : Math.min(t, this.filter.asOfT);
+    return new Db(this.state, { ...this.filter, asOfT });
+  }
+
+  since(point: number | bigint | Date): Db {
+    const t = this.timePoint(point, 'since');
+    const sinceT = this.filter.sinceT === null ? t : Math.max(t, this.filter.sinceT);
+    return new Db(this.state, { ...this.filter, sinceT });
+  }
+
+  history(): Db {
+    return new Db(this.state, { ...this.filter, history: true });
+  }
+
+  /** The same database without filters. */
+  unfiltered(): Db {
+    return this.isFiltered ? new Db(this.state) : this;
+  }
+
+  // ---- schema and identity -------------------------------------------------------------------
+
+  attr(id: number): Attribute | undefined {
+    return this.state.schema.attrs.get(id);
+  }
+
+  /** Attribute named by ident (':ns/name', 'ns/name', a Keyword) or id; undefined if none. */
+  attrOf(x: unknown): Attribute | undefined {
+    if (typeof x === 'number') return this.state.schema.attrs.get(x);
+    const k = identText(x);
+    if (k === undefined) return undefined;
+    const id = this.state.schema.idents.get(k);
+    return id === undefined ? undefined : this.state.schema.attrs.get(id);
+  }
+
+  /** Like attrOf, but throws `incorrect` naming the attribute when it does not exist. */
+  requireAttr(x: unknown): Attribute {
+    const a = this.attrOf(x);
+    if (a === undefined) {
+      throw incorrect('db.error/not-an-attribute', `${describeIdent(x)} is not an attribute`, { attribute: describeIdent(x) });
+    }
+    return a;
+  }
+
+  ident(id: number): string | undefined {
+    return this.state.schema.identOf.get(id);
+  }
+
+  /** Entity id of an ident, or undefined. */
+  identId(ident: string): number | undefined {
+    return this.state.schema.idents.get(ident);
+  }
+
+  /**
+   * Resolves an entity identifier — an entity id, an ident (':ns/name' or Keyword), or a lookup
+   * ref [attr, value] on a unique attribute — to an entity id; undefined if nothing matches.
+   * Throws `incorrect` for something that is not an entity identifier at all.
+   */
+  entid(x: unknown): number | undefined {
+    if (typeof x === 'number') {
+      if (!Number.isInteger(x) || x < 0) throw incorrect('db.error/invalid-entity-id', `Invalid entity id ${describeValue(x)}`);
+      return x;
+    }
+    if (typeof x === 'bigint') return this.entid(Number(x));
+    const k = identText(x);
+    if (k !== undefined) return this.state.schema.idents.get(k);
+    if (Array.isArray(x) && x.length === 2) {
+      const attr = this.attrOf(x[0]);
+      if (attr === undefined) {
+        throw incorrect('db.error/lookup-ref-attr-not-unique', `Lookup ref attribute ${describeIdent(x[0])} is not an attribute`, { lookupRef: describeValue(x) });
+      }
+      if (attr.unique === null) {
+        throw incorrect('db.error/lookup-ref-attr-not-unique', `Lookup ref attribute ${attr.ident} is not unique`, { lookupRef: describeValue(x) });
+      }
+      const v = this.normalizeLookupValue(attr, x[1]);
+      if (v === undefined) return undefined;
+      const d = this.unfiltered().firstDatom('avet', attr.id, v);
+      return d?.e;
+    }
+    throw incorrect('db.error/invalid-entity-id', `Invalid entity identifier ${describeValue(x)}`, { value: describeValue(x) });
+  }
+
+  /** entid that throws `incorrect` naming the identifier when nothing matches. */
+  requireEntid(x: unknown): number {
+    const e = this.entid(x);
+    if (e === undefined) {
+      throw incorrect('db.error/not-an-entity', `Unable to resolve entity: ${describeValue(x)}`, { entity: describeValue(x) });
+    }
+    return e;
+  }
+
+  private normalizeLookupValue(attr: Attribute, v: unknown): Value | undefined {
+    if (attr.valueType === 'ref') return this.entid(v);
+    if (attr.valueType === 'keyword') return keywordText(v) ?? (v as Value);
+    if (v instanceof Keyword) return v.toString();
+    return v as Value;
+  }
+
+  // ---- index access --------------------------------------------------------------------------
+
+  /**
+   * Calls fn for every datom of `index` matching the given components (in the index's order;
+   * undefined = any; attributes as ids, refs as entity ids), honouring this value's filters.
+   * fn returning false stops the walk.
+   */
+  forDatoms(index: IndexName, c0: unknown, c1: unknown, c2: unknown, c3: unknown, fn: (d: Datom) => boolean | void): void {
+    // The longest leading run of bound components bounds the range; the rest filter.
+    const lead = c0 === undefined ? 0 : c1 === undefined ? 1 : c2 === undefined ? 2 : 3;
+    const checks: Array<[number, unknown]> = [];
+    if (lead === 0 && c1 !== undefined) checks.push([1, c1]);
+    if (lead <= 1 && c2 !== undefined) checks.push([2, c2]);
+    let rest: ((d: Datom) => boolean) | null = null;
+    const txc = c3 === undefined ? undefined : (c3 as number);
+    if (checks.length > 0 || txc !== undefined) {
+      rest = (d) => {
+        for (const [i, v] of checks) {
+          const x = componentOf(index, d, i);
+          if (typeof x === 'object' || typeof v === 'object' ? compareValues(x as Value, v as Value) !== 0 : x !== v) return false;
+        }
+        return txc === undefined || d.tx === txc;
+      };
+    }
+    const probe = prefixProbe(index, c0, lead >= 2 ? c1 : undefined, lead >= 3 ? c2 : undefined);
+    this.forRange(index, probe, probe, rest === null ? fn : (d) => (rest!(d) ? fn(d) : undefined));
+  }
+
+  /** Calls fn for every datom of `index` between two probes, honouring the filters. */
+  forRange(index: IndexName, lo: Probe<Datom>, hi: Probe<Datom>, fn: (d: Datom) => boolean | void): void {
+    const f = this.filter;
+    const cur = this.state.current[index];
+    if (f === NO_FILTER || (f.asOfT === null && f.sinceT === null && !f.history)) {
+      cur.forRange(lo, hi, fn);
+      return;
+    }
+    const maxTx = f.asOfT === null ? Infinity : tToTx(f.asOfT);
+    const minTx = f.sinceT === null ? -Infinity : tToTx(f.sinceT);
+    const hist = this.state.history[index];
+    if (!f.history && (f.asOfT === null || hist.size === 0 || maxTx >= tToTx(this.state.t))) {
+      // No retraction can matter: the current datoms filtered by their tx are the answer.
+      cur.forRange(lo, hi, (d) => (d.tx <= maxTx && d.tx > minTx ? fn(d) : undefined));
+      return;
+    }
+    const events = mergeSorted(cur.rangeToArray(lo, hi), hist.rangeToArray(lo, hi), HISTORY_ORDER[index]);
+    if (f.history) {
+      for (const d of events) if (d.tx <= maxTx && d.tx > minTx && fn(d) === false) return;
+      return;
+    }
+    // asOf: for each (e, a, v) the last event at or before the basis decides.
+    const same = CURRENT_ORDER[index];
+    for (let i = 0; i < events.length; i++) {
+      const d = events[i]!;
+      const next = events[i + 1];
+      if (next !== undefined && same(d, next) === 0 && next.tx <= maxTx) continue;
+      if (d.tx > maxTx) continue;
+      if (d.added && d.tx > minTx && fn(d) === false) return;
+    }
+  }
+
+  datoms(index: IndexName, c0?: unknown, c1?: unknown, c2?: unknown, c3?: unknown): Datom[] {
+    const out: Datom[] = [];
+    this.forDatoms(index, c0, c1, c2, c3, (d) => {
+      out.push(d);
+    });
+    return out;
+  }
+
+  firstDatom(index: IndexName, c0?: unknown, c1?: unknown, c2?: unknown): Datom | undefined {
+    let found: Datom | undefined;
+    this.forDatoms(index, c0, c1, c2, undefined, (d) => {
+      found = d;
+      return false;
+    });
+    return found;
+  }
+
+  /**
+   * Estimated number of datoms matching the leading components, in O(log n), from the current
+   * index (filters are ignored: it is for planning).
+   */
+  estimateCount(index: IndexName, c0?: unknown, c1?: unknown, c2?: unknown): number {
+    const probe = prefixProbe(index, c0, c0 === undefined ? undefined : c1, c0 === undefined || c1 === undefined ? undefined : c2);
+    return this.state.current[index].countRange(probe, probe);
+  }
+
+  /** AVET datoms of one attribute with values between optional bounds. */
+  forAvetRange(attrId: number, lo: ValueBound | null, hi: ValueBound | null, fn: (d: Datom) => boolean | void): void {
+    const loProbe: Probe<Datom> = lo === null
+      ? (d) => num(d.a, attrId)
+      : (d) => num(d.a, attrId) || ((c) => (c === 0 ? (lo.inclusive ? 0 : -1) : c))(compareValues(d.v, lo.value));
+    const hiProbe: Probe<Datom> = hi === null
+      ? (d) => num(d.a, attrId)
+      : (d) => num(d.a, attrId) || ((c) => (c === 0 ? (hi.inclusive ? 0 : 1) : c))(compareValues(d.v, hi.value));
+    this.forRange('avet', loProbe, hiProbe, fn);
+  }
+
+  /** Estimated number of AVET datoms of an attribute between bounds. */
+  estimateAvetRange(attrId: number, lo: ValueBound | null, hi: ValueBound | null): number {
+    const loProbe: Probe<Datom> = lo === null
+      ? (d) => num(d.a, attrId)
+      : (d) => num(d.a, attrId) || ((c) => (c === 0 ? (lo.inclusive ? 0 : -1) : c))(compareValues(d.v, lo.value));
+    const hiProbe: Probe<Datom> = hi === null
+      ? (d) => num(d.a, attrId)
+      : (d) => num(d.a, attrId) || ((c) => (c === 0 ? (hi.inclusive ? 0 : 1) : c))(compareValues(d.v, hi.value));
+    return this.state.current.avet.countRange(loProbe, hiProbe);
+  }
+
+  /** Values of attribute a on entity e (honouring filters). */
+  values(e: number, a: number): Value[] {
+    const out: Value[] = [];
+    this.forDatoms('eavt', e, a, undefined, undefined, (d) => {
+      out.push(d.v);
+    });
+    return out;
+  }
+
+  /** Transactions with start <= t < end (both optional), from the log. */
+  txRange(start?: number | Date | null, end?: number | Date | null): TxLogEntry[] {
+    const s = start === undefined || start === null ? 0 : this.timePoint(start, 'txRange start');
+    const e = end === undefined || end === null ? Infinity : this.timePoint(end, 'txRange end');
+    return this.state.log.rangeToArray((x) => (x.t < s ? -1 : 0), (x) => (x.t < e ? 0 : 1));
+  }
+
+  stats(): { datoms: number; attrs: Record<string, { count: number }>; t: number } {
+    const attrs: Record<string, { count: number }> = {};
+    for (const a of this.state.schema.attrs.values()) {
+      const count = this.estimateCount('aevt', a.id);
+      if (count > 0) attrs[a.ident] = { count };
+    }
+    return { datoms: this.state.current.eavt.size, attrs, t: this.state.t };
+  }
+}
+
+function componentOf(index: IndexName, d: Datom, i: number): unknown {
+  switch (index) {
+    case 'eavt': return i === 0 ? d.e : i === 1 ? d.a : d.v;
+    case 'aevt': return i === 0 ? d.a : i === 1 ? d.e : d.v;
+    case 'avet': return i === 0 ? d.a : i === 1 ? d.v : d.e;
+    case 'vaet': return i === 0 ? d.v : i === 1 ? d.a : d.e;
+  }
+}
+
+function mergeSorted(a: Datom[], b: Datom[], cmp: (x: Datom, y: Datom) => number): Datom[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: Datom[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = cmp(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}
+
+/** ':ns/name' for keyword-like input (Keyword, ':ns/name', 'ns/name'), else undefined. */
+export function identText(x: unknown): string | undefined {
+  if (x instanceof Keyword) return x.toString();
+  if (typeof x === 'string' && x.length > 0) {
+    if (x.charCodeAt(0) === 58) return x;
+    if (x.indexOf('/') > 0 && !/\s/.test(x)) return `:${x}`;
+  }
+  return undefined;
+}
+
+function describeIdent(x: unknown): string {
+  return identText(x) ?? describeValue(x);
+}
+
+/** A new, empty database value: the system schema at t = 0. */
+export function emptyDb(): Db {
+  const boot = bootstrapDatoms();
+  const eavt = SortedSet.fromSorted([...boot].sort(CURRENT_ORDER.eavt), CURRENT_ORDER.eavt);
+  const aevt = SortedSet.fromSorted([...boot].sort(CURRENT_ORDER.aevt), CURRENT_ORDER.aevt);
+  const avet = SortedSet.fromSorted([...boot].sort(CURRENT_ORDER.avet), CURRENT_ORDER.avet);
+  const refs = boot.filter((d) => d.a === SYS.valueType || d.a === SYS.cardinality || d.a === SYS.unique);
+  const vaet = SortedSet.fromSorted(refs.sort(CURRENT_ORDER.vaet), CURRENT_ORDER.vaet);
+  const idents = new Map<string, number>();
+  const identOf = new Map<number, string>();
+  for (const d of boot) {
+    if (d.a === SYS.ident) {
+      idents.set(d.v as string, d.e);
+      identOf.set(d.e, d.v as string);
+    }
+  }
+  const attrs = new Map<number, Attribute>();
+  const byEntity = new Map<number, Datom[]>();
+  for (const d of boot) {
+    const list = byEntity.get(d.e);
+    if (list) list.push(d);
+    else byEntity.set(d.e, [d]);
+  }
+  for (const [e, ds] of byEntity) {
+    const a = attributeFromDatoms(e, ds, idents);
+    if (a) attrs.set(e, a);
+  }
+  const log = SortedSet.fromSorted<TxLogEntry>([], cmpLog);
+  return new Db({
+    t: 0,
+    current: { eavt, aevt, avet, vaet },
+    history: emptyIndexes(HISTORY_ORDER),
+    log,
+    schema: buildSchema(attrs, idents, identOf),
+    maxEid: FIRST_USER_EID - 1,
+    lastInstant: 0,
+  });
+}
+
+export { cmpLog };
