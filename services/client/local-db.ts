@@ -1,0 +1,101 @@
+/**
+ * A database value of the in-process client: an engine value plus the database name. The
+ * node's HTTP API answers with the same engine functions, so local and remote results agree.
+ */
+import * as api from '../engine/api';
+import type { Db as EngineDb } from '../engine/db';
+import { pullMany as enginePullMany, pullSelector } from '../engine/pull';
+import { q as engineQ } from '../engine/query';
+import { transact } from '../engine/transact';
+import { incorrect } from '../engine/errors';
+import type { Datom, Db, DbStats, IndexName, QueryMap, TimePoint, TxReport } from './types';
+import { parsePullPattern } from '../engine/pull';
+
+export class LocalDb implements Db {
+  constructor(
+    readonly engine: EngineDb,
+    readonly dbName: string,
+  ) {}
+
+  get t(): number {
+    return this.engine.t;
+  }
+  get asOfT(): number | null {
+    return this.engine.asOfT;
+  }
+  get sinceT(): number | null {
+    return this.engine.sinceT;
+  }
+  get isHistory(): boolean {
+    return this.engine.isHistory;
+  }
+
+  asOf(point: TimePoint): Db {
+    return new LocalDb(this.engine.asOf(point), this.dbName);
+  }
+  since(point: TimePoint): Db {
+    return new LocalDb(this.engine.since(point), this.dbName);
+  }
+  history(): Db {
+    return new LocalDb(this.engine.history(), this.dbName);
+  }
+
+  async q(query: unknown, ...inputs: unknown[]): Promise<any> {
+    return runLocalQuery(query, inputs, this);
+  }
+
+  async pull(selector: unknown, eid: unknown): Promise<Record<string, unknown> | null> {
+    return pullSelector(this.engine, selector, eid);
+  }
+
+  async pullMany(selector: unknown, eids: unknown[]): Promise<Array<Record<string, unknown> | null>> {
+    if (!Array.isArray(eids)) throw incorrect('pull/invalid-eids', 'pullMany expects an array of entity identifiers');
+    const pattern = parsePullPattern(selector);
+    return enginePullMany(this.engine, pattern, eids.map((e) => this.engine.requireEntid(e)));
+  }
+
+  async datoms(index: IndexName, ...components: unknown[]): Promise<Datom[]> {
+    return api.datoms(this.engine, index, components);
+  }
+
+  async indexRange(attr: string, start?: unknown, end?: unknown): Promise<Datom[]> {
+    return api.indexRange(this.engine, attr, start, end);
+  }
+
+  async with(txData: unknown): Promise<TxReport> {
+    const r = transact(this.engine, txData);
+    return localReport(r, this.dbName);
+  }
+
+  async stats(): Promise<DbStats> {
+    return this.engine.stats();
+  }
+}
+
+export function localReport(r: ReturnType<typeof transact>, name: string): TxReport {
+  return {
+    dbBefore: new LocalDb(r.dbBefore, name),
+    dbAfter: new LocalDb(r.dbAfter, name),
+    txData: r.txData.map((d) => api.publicDatom(r.dbAfter, d)),
+    tempids: r.tempids,
+  };
+}
+
+function isQueryMap(x: unknown): x is QueryMap {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Map) && 'query' in x;
+}
+
+/** Runs a query where sources are LocalDb values: `db.q` passes itself as the first source. */
+export function runLocalQuery(query: unknown, inputs: unknown[], self?: LocalDb): unknown {
+  let q = query;
+  let args = inputs;
+  let opts: { timeout?: number; offset?: number; limit?: number } = {};
+  if (isQueryMap(query)) {
+    q = query.query;
+    args = query.args ?? inputs;
+    opts = { timeout: query.timeout, offset: query.offset, limit: query.limit };
+  }
+  if (self !== undefined && !(args[0] instanceof LocalDb)) args = [self, ...args];
+  const engineArgs = args.map((a) => (a instanceof LocalDb ? a.engine : a));
+  return engineQ(q, engineArgs, opts);
+}

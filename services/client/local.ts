@@ -1,0 +1,91 @@
+/**
+ * The in-process client: `createClient({ local: {} })`. Databases live in memory; with
+ * `local.dir` they are kept on disk through the same storage and transactor code as the nodes.
+ */
+import { emptyDb, type Db as EngineDb } from '../engine/db';
+import { notFound, incorrect } from '../engine/errors';
+import * as api from '../engine/api';
+import { transact } from '../engine/transact';
+import { LocalDb, localReport } from './local-db';
+import type { Client, Connection, Db, TimePoint, TransactOptions, TxRangeEntry, TxReport } from './types';
+
+export function checkDatabaseName(name: unknown): string {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) {
+    throw incorrect('db.error/invalid-db-name', `Invalid database name ${JSON.stringify(name)}: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  }
+  return name;
+}
+
+class MemoryDatabase {
+  current: EngineDb = emptyDb();
+  readonly committed = new Map<string, TxReport>();
+  deleted = false;
+}
+
+class MemoryConnection implements Connection {
+  constructor(
+    readonly dbName: string,
+    private readonly database: MemoryDatabase,
+  ) {}
+
+  private live(): MemoryDatabase {
+    if (this.database.deleted) throw notFound('db.error/db-not-found', `Database ${this.dbName} has been deleted`);
+    return this.database;
+  }
+
+  async transact(txData: unknown, options: TransactOptions = {}): Promise<TxReport> {
+    const d = this.live();
+    if (options.txId !== undefined) {
+      const done = d.committed.get(options.txId);
+      if (done) return done;
+    }
+    const report = localReport(transact(d.current, txData), this.dbName);
+    d.current = (report.dbAfter as LocalDb).engine;
+    if (options.txId !== undefined) d.committed.set(options.txId, report);
+    return report;
+  }
+
+  async db(): Promise<Db> {
+    return new LocalDb(this.live().current, this.dbName);
+  }
+
+  async sync(_t?: number): Promise<Db> {
+    return this.db();
+  }
+
+  async txRange(range: { start?: TimePoint | null; end?: TimePoint | null } = {}): Promise<TxRangeEntry[]> {
+    return api.txRange(this.live().current, range.start, range.end);
+  }
+}
+
+export class MemoryClient implements Client {
+  private readonly databases = new Map<string, MemoryDatabase>();
+
+  async createDatabase(name: string): Promise<boolean> {
+    checkDatabaseName(name);
+    if (!this.databases.has(name)) this.databases.set(name, new MemoryDatabase());
+    return true;
+  }
+
+  async deleteDatabase(name: string): Promise<boolean> {
+    checkDatabaseName(name);
+    const d = this.databases.get(name);
+    if (!d) return false;
+    d.deleted = true;
+    this.databases.delete(name);
+    return true;
+  }
+
+  async listDatabases(): Promise<string[]> {
+    return [...this.databases.keys()].sort();
+  }
+
+  async connect(name: string): Promise<Connection> {
+    checkDatabaseName(name);
+    const d = this.databases.get(name);
+    if (!d) throw notFound('db.error/db-not-found', `Database ${name} does not exist`, { dbName: name });
+    return new MemoryConnection(name, d);
+  }
+
+  async close(): Promise<void> {}
+}

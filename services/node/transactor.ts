@@ -1,0 +1,288 @@
+/**
+ * One database on one node: its current value, rebuilt from the log, and the transactor that
+ * appends to the log with conditional writes (DESIGN.md, "The log protocol").
+ *
+ * Group commit: transactions arriving while an append is in flight queue up and go out together
+ * as one log entry at the next append, each with its own t. On a conditional-write conflict the
+ * node catches up with a strongly consistent read and re-evaluates the whole batch against the
+ * new value (so a :db/cas may now fail, for its caller only), then tries again at the new tail.
+ * A caller is answered only after its entry is durably written.
+ */
+import { randomUUID } from 'node:crypto';
+import { Datom, tToTx } from '../engine/datom';
+import { Db, emptyDb } from '../engine/db';
+import { busy, DatalithError, incorrect, isDatalithError, unavailable } from '../engine/errors';
+import { applyDatoms, transact, type TxReport } from '../engine/transact';
+import { fromWire, toWire } from '../engine/wire';
+import type { Value } from '../engine/values';
+import { MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry, type LogStore } from './storage/log-store';
+
+/** Documented cap on datoms per transaction (docs/limits.md). */
+export const MAX_TX_DATOMS = 100_000;
+/** Attempts at the conditional append before a batch fails with `busy`. */
+export const MAX_APPEND_ATTEMPTS = 12;
+/** Transactions that may wait for one database before new ones get `busy`. */
+export const MAX_PENDING_PER_DATABASE = 2_000;
+/** Transaction ids remembered for idempotent retries. */
+const REMEMBERED_TX_IDS = 200_000;
+
+export interface CommittedTx {
+  readonly t: number;
+  readonly tempids: Record<string, number>;
+}
+
+export interface TransactResult {
+  readonly t: number;
+  readonly dbBefore: Db;
+  readonly dbAfter: Db;
+  readonly txData: readonly Datom[];
+  readonly tempids: Record<string, number>;
+  /** True when the transaction id had already been committed: nothing new was written. */
+  readonly duplicate: boolean;
+}
+
+interface Pending {
+  readonly txData: unknown;
+  readonly txId: string;
+  readonly resolve: (r: TransactResult) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+interface TxPayload {
+  readonly instant: number;
+  readonly tempids: Record<string, number>;
+  readonly datoms: Array<[number, number, unknown, 0 | 1]>;
+}
+
+export function encodeTx(r: TxReport): Uint8Array {
+  const payload: TxPayload = {
+    instant: r.dbAfter.state.lastInstant,
+    tempids: r.tempids,
+    datoms: r.txData.map((d) => [d.e, d.a, toWire(d.v), d.added ? 1 : 0]),
+  };
+  return Buffer.from(JSON.stringify(payload));
+}
+
+export function decodeTx(t: number, bytes: Uint8Array): { instant: number; tempids: Record<string, number>; datoms: Datom[] } {
+  const p = JSON.parse(Buffer.from(bytes).toString('utf8')) as TxPayload;
+  const tx = tToTx(t);
+  return {
+    instant: p.instant,
+    tempids: p.tempids,
+    datoms: p.datoms.map(([e, a, v, added]) => new Datom(e, a, fromWire(v) as Value, tx, added === 1)),
+  };
+}
+
+export interface TransactorMetrics {
+  transactions: number;
+  entries: number;
+  conflicts: number;
+  batchSizes: number;
+}
+
+export class DatabaseHost {
+  private current: Db = emptyDb();
+  private readonly pending: Pending[] = [];
+  private flushing = false;
+  private catchingUp: Promise<Db> | null = null;
+  private readonly committed = new Map<string, CommittedTx>();
+  readonly metrics: TransactorMetrics = { transactions: 0, entries: 0, conflicts: 0, batchSizes: 0 };
+  /** Called after the value advances (a commit here or entries read from the log). */
+  onAdvance: ((t: number) => void) | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly dbId: string,
+    private readonly log: LogStore,
+  ) {}
+
+  get db(): Db {
+    return this.current;
+  }
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /** Reads log entries after the current t (strongly consistent) and applies them. */
+  catchUp(): Promise<Db> {
+    if (this.catchingUp) return this.catchingUp;
+    this.catchingUp = (async () => {
+      try {
+        const entries = await this.log.readEntries(this.dbId, this.current.t, { consistent: true });
+        for (const entry of entries) this.applyEntry(entry);
+        return this.current;
+      } finally {
+        this.catchingUp = null;
+      }
+    })();
+    return this.catchingUp;
+  }
+
+  private applyEntry(entry: LogEntry): void {
+    let state = this.current.state;
+    for (const tx of entry.txs) {
+      if (tx.t <= state.t) continue;
+      if (tx.t !== state.t + 1) {
+        throw new DatalithError('fault', `Log of database ${this.name} has a gap: expected t ${state.t + 1}, found ${tx.t}`, 'log/gap');
+      }
+      const decoded = decodeTx(tx.t, tx.payload);
+      state = applyDatoms(state, decoded.datoms, decoded.instant);
+      this.remember(tx.txId, { t: tx.t, tempids: decoded.tempids });
+    }
+    if (state !== this.current.state) {
+      this.current = new Db(state);
+      this.onAdvance?.(state.t);
+    }
+  }
+
+  private remember(txId: string, c: CommittedTx): void {
+    this.committed.set(txId, c);
+    if (this.committed.size > REMEMBERED_TX_IDS) {
+      const oldest = this.committed.keys().next().value;
+      if (oldest !== undefined) this.committed.delete(oldest);
+    }
+  }
+
+  /** A value at least as recent as t, catching up with the log when needed. */
+  async awaitBasis(t: number | undefined): Promise<Db> {
+    if (t === undefined || t <= this.current.t) return this.current;
+    await this.catchUp();
+    if (this.current.t >= t) return this.current;
+    throw unavailable('db.error/basis-not-found', `Database ${this.name} has no transaction at t ${t} yet (latest is ${this.current.t})`, { t, latest: this.current.t });
+  }
+
+  /** The result of a transaction id already committed, if it is. */
+  committedResult(txId: string): TransactResult | undefined {
+    const c = this.committed.get(txId);
+    if (!c) return undefined;
+    const db = this.current;
+    const entry = db.state.log.get({ t: c.t, tx: 0, instant: 0, data: [] });
+    return {
+      t: c.t,
+      dbBefore: db.asOf(c.t - 1),
+      dbAfter: db.asOf(c.t),
+      txData: entry?.data ?? [],
+      tempids: c.tempids,
+      duplicate: true,
+    };
+  }
+
+  transact(txData: unknown, txId: string = randomUUID()): Promise<TransactResult> {
+    const done = this.committedResult(txId);
+    if (done) return Promise.resolve(done);
+    if (this.pending.length >= MAX_PENDING_PER_DATABASE) {
+      return Promise.reject(busy('db.error/too-many-pending', `Database ${this.name} has ${this.pending.length} transactions waiting; retry later`));
+    }
+    return new Promise<TransactResult>((resolve, reject) => {
+      this.pending.push({ txData, txId, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, this.pending.length);
+        await this.commitBatch(batch);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Evaluates a batch against the latest value and appends it; retries on conflicts. */
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    let queue = batch;
+    for (let attempt = 0; queue.length > 0; attempt++) {
+      if (attempt >= MAX_APPEND_ATTEMPTS) {
+        for (const p of queue) p.reject(busy('db.error/append-contention', `Could not commit to ${this.name} after ${MAX_APPEND_ATTEMPTS} attempts: other writers keep winning; retry`));
+        return;
+      }
+      if (this.catchingUp) await this.catchingUp;
+      const base = this.current;
+      let spec = base;
+      const accepted: Array<{ p: Pending; r: TxReport; bytes: Uint8Array }> = [];
+      const failed: Array<{ p: Pending; e: unknown }> = [];
+      const duplicates: Pending[] = [];
+      let size = 200 + Buffer.byteLength(this.dbId);
+      let overflow: Pending[] = [];
+      for (let i = 0; i < queue.length; i++) {
+        const p = queue[i]!;
+        if (this.committed.has(p.txId)) {
+          duplicates.push(p);
+          continue;
+        }
+        try {
+          const r = transact(spec, p.txData, { maxDatoms: MAX_TX_DATOMS });
+          const bytes = encodeTx(r);
+          if (bytes.byteLength > MAX_TX_BYTES) {
+            throw incorrect('db.error/transaction-too-large', `Transaction of ${bytes.byteLength} bytes exceeds the limit of ${MAX_TX_BYTES} bytes`, { bytes: bytes.byteLength, limit: MAX_TX_BYTES });
+          }
+          // An entry holds what fits in one item; a single big transaction goes alone (chunked).
+          if (accepted.length > 0 && size + bytes.byteLength > MAX_ITEM_BYTES) {
+            overflow = queue.slice(i);
+            break;
+          }
+          accepted.push({ p, r, bytes });
+          size += bytes.byteLength + 16 + Buffer.byteLength(p.txId);
+          spec = r.dbAfter;
+        } catch (e) {
+          failed.push({ p, e });
+        }
+      }
+      if (accepted.length === 0) {
+        for (const f of failed) f.p.reject(f.e);
+        for (const p of duplicates) p.resolve(this.committedResult(p.txId)!);
+        queue = overflow;
+        attempt = -1;
+        continue;
+      }
+      const first = base.t + 1;
+      const entry: LogEntry = {
+        db: this.dbId,
+        t: first,
+        last: first + accepted.length - 1,
+        txs: accepted.map((a, i) => ({ t: first + i, txId: a.p.txId, payload: a.bytes })),
+      };
+      try {
+        await this.log.appendEntry(entry);
+      } catch (e) {
+        if (isDatalithError(e) && e.category === 'conflict') {
+          this.metrics.conflicts++;
+          await this.catchUp();
+          continue; // re-evaluate everything against the new value
+        }
+        if (isDatalithError(e) && e.category === 'incorrect') {
+          for (const p of queue) p.reject(e);
+          return;
+        }
+        // Storage failed: the entry may or may not be written. Callers retry with the same
+        // transaction id, which makes the retry safe either way.
+        const err = isDatalithError(e) ? e : unavailable('storage/unavailable', `Storage is unavailable: ${(e as Error).message}`);
+        for (const p of queue) p.reject(err);
+        return;
+      }
+      // Durable: advance, then answer.
+      if (this.current === base) {
+        this.current = spec;
+        for (const a of accepted) this.remember(a.p.txId, { t: a.r.dbAfter.t, tempids: a.r.tempids });
+        this.metrics.transactions += accepted.length;
+        this.metrics.entries++;
+        this.metrics.batchSizes += accepted.length;
+        this.onAdvance?.(spec.t);
+      } else {
+        // A catch-up ran meanwhile and applied our own entry from the log.
+        await this.catchUp();
+      }
+      for (const a of accepted) {
+        a.p.resolve({ t: a.r.dbAfter.t, dbBefore: a.r.dbBefore, dbAfter: a.r.dbAfter, txData: a.r.txData, tempids: a.r.tempids, duplicate: false });
+      }
+      for (const f of failed) f.p.reject(f.e);
+      for (const p of duplicates) p.resolve(this.committedResult(p.txId)!);
+      queue = overflow;
+      attempt = -1;
+    }
+  }
+}
