@@ -101,9 +101,9 @@ function insertInto<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | n
       node.size = node.keys.length;
       return [node, leafOf(right, edit)];
     }
-    const keys = node.keys.slice(0, i);
-    keys.push(key);
-    for (let j = i; j < node.keys.length; j++) keys.push(node.keys[j]!);
+    const keys = node.keys.slice();
+    if (i === keys.length) keys.push(key);
+    else keys.splice(i, 0, key);
     if (keys.length <= MAX) return [leafOf(keys, edit)];
     const half = keys.length >>> 1;
     return [leafOf(keys.slice(0, half), edit), leafOf(keys.slice(half), edit)];

@@ -182,7 +182,7 @@ export class Db {
   /** Attribute named by ident (':ns/name', 'ns/name', a Keyword) or id; undefined if none. */
   attrOf(x: unknown): Attribute | undefined {
     if (typeof x === 'number') return this.state.schema.attrs.get(x);
-    const k = identText(x);
+    const k = attrText(x);
     if (k === undefined) return undefined;
     const id = this.state.schema.idents.get(k);
     return id === undefined ? undefined : this.state.schema.attrs.get(id);
@@ -417,8 +417,15 @@ export function identText(x: unknown): string | undefined {
   return undefined;
 }
 
+/** An attribute name as ':ns/name': a Keyword, or a string with or without the colon. */
+export function attrText(x: unknown): string | undefined {
+  if (x instanceof Keyword) return x.toString();
+  if (typeof x === 'string' && x.length > 0) return x.charCodeAt(0) === 58 ? x : `:${x}`;
+  return undefined;
+}
+
 function describeIdent(x: unknown): string {
-  return identText(x) ?? describeValue(x);
+  return attrText(x) ?? describeValue(x);
 }
 
 /** A new, empty database value: the system schema at t = 0. */

@@ -10,7 +10,7 @@
  */
 import { Edit } from './btree';
 import { Datom, FIRST_USER_EID, TX0, tToTx, txToT } from './datom';
-import { Db, identText, type DbState, type Indexes, type TxLogEntry } from './db';
+import { Db, attrText, type DbState, type Indexes, type TxLogEntry } from './db';
 import { EdnList, Keyword, readEdn } from './edn';
 import { conflict, describeValue, incorrect } from './errors';
 import {
@@ -160,7 +160,7 @@ class TxBuilder {
     let hasUnique = false;
     let hasId = false;
     for (const [k] of entries) {
-      const ident = identText(k);
+      const ident = attrText(k);
       if (ident === ':db/id') hasId = true;
       const attr = ident === undefined ? undefined : this.db.attrOf(ident);
       if (attr?.unique) hasUnique = true;
@@ -176,11 +176,11 @@ class TxBuilder {
     const entries = mapEntries(m);
     let e: ERef | undefined;
     for (const [k, v] of entries) {
-      if (identText(k) === ':db/id') e = this.entityRef(v instanceof EdnList ? v.items : v, 'entity map :db/id');
+      if (attrText(k) === ':db/id') e = this.entityRef(v instanceof EdnList ? v.items : v, 'entity map :db/id');
     }
     if (e === undefined) e = this.tempid(`__map${this.genCounter++}`, false);
     for (const [k, raw] of entries) {
-      const ident = identText(k);
+      const ident = attrText(k);
       if (ident === undefined) {
         throw incorrect('db.error/not-an-attribute', `${describeValue(k)} is not an attribute name in entity map`, { attribute: describeValue(k) });
       }
@@ -228,7 +228,7 @@ class TxBuilder {
 
   listForm(form: unknown[]): void {
     const opName = keywordText(form[0]) ?? (typeof form[0] === 'string' ? `:${form[0]}` : undefined);
-    const where = `${opName ?? describeValue(form[0])} ${describeValue(form)}`;
+    const where = opName ?? 'transaction operation';
     switch (opName) {
       case ':db/add': {
         if (form.length !== 4) throw incorrect('db.error/invalid-tx-data', `:db/add takes an entity, an attribute and a value: ${describeValue(form)}`);
@@ -381,9 +381,9 @@ export function transact(db: Db, txData: unknown, opts: TransactOptions = {}): T
     }
   }
 
-  const instant = txInstant(db, delta, tx, opts.now ?? Date.now());
+  const [instant, explicit] = txInstant(db, delta, tx, opts.now ?? Date.now());
   const txDatoms: Datom[] = [];
-  if (!delta.adds.has(dkey(tx, SYS.txInstant, new Date(instant)))) txDatoms.push(new Datom(tx, SYS.txInstant, new Date(instant), tx, true));
+  if (!explicit) txDatoms.push(new Datom(tx, SYS.txInstant, new Date(instant), tx, true));
   for (const d of delta.retracts.values()) txDatoms.push(new Datom(d.e, d.a, d.v, tx, false));
   for (const d of delta.adds.values()) txDatoms.push(d);
 
@@ -404,7 +404,8 @@ export function transact(db: Db, txData: unknown, opts: TransactOptions = {}): T
   return { dbBefore: db, dbAfter: after, txData: txDatoms, tempids };
 }
 
-function txInstant(db: Db, delta: Delta, tx: number, now: number): number {
+/** The transaction's instant, and whether the transaction data set it explicitly. */
+function txInstant(db: Db, delta: Delta, tx: number, now: number): [number, boolean] {
   const last = db.state.lastInstant;
   for (const d of delta.asked.values()) {
     if (d.e === tx && d.a === SYS.txInstant) {
@@ -412,10 +413,10 @@ function txInstant(db: Db, delta: Delta, tx: number, now: number): number {
       if (ms < last) {
         throw incorrect('db.error/past-tx-instant', `:db/txInstant ${describeValue(d.v)} is before the previous transaction's instant ${new Date(last).toISOString()}`);
       }
-      return ms;
+      return [ms, true];
     }
   }
-  return now > last ? now : last + 1;
+  return [now > last ? now : last + 1, false];
 }
 
 /** Resolves tempids: upserts through identity attributes, then allocates new entity ids. */
