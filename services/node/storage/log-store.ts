@@ -1,0 +1,450 @@
+/**
+ * The per-database transaction log on DynamoDB (DESIGN.md, "The log protocol").
+ *
+ * Log table: pk `db` (S, the database id), sk `t` (N). One item = one entry holding the
+ * consecutive transactions `t .. last`:
+ *
+ *   { db: S, t: N, last: N, n: N (tx count), body: B }
+ *
+ * `body` is a small binary envelope; payloads are opaque bytes:
+ *
+ *   'D' 'L' 'G' 0x01          magic + format version
+ *   u32 count
+ *   per tx:
+ *     f64 t                   (exact for safe integers)
+ *     u16 txIdLen, utf8 txId
+ *     u8  kind                0 = inline, 1 = chunked
+ *     inline:  u32 len, bytes
+ *     chunked: u32 len, u32 crc32, f64 base, u16 chunkCount
+ *   (all integers little-endian)
+ *
+ * Append is ONE conditional `PutItem` (`attribute_not_exists(t)`) at (db, entry.t): of two
+ * writers racing for the same t exactly one wins; the loser gets `conflict` `log/append-conflict`.
+ *
+ * Big transactions: items must stay under DynamoDB's 400 KB. When the inline encoding of an entry
+ * exceeds `MAX_ITEM_BYTES`, the largest payloads are moved out into *chunk items* in the same
+ * table under pk `<db>#chunks`, sort keys `base .. base+count-1` with `base` a random multiple of
+ * 1024 below 2^53 (each chunk is itself written with `attribute_not_exists`, so keys never clash).
+ * Chunks are written BEFORE the conditional entry put, so a committed entry never references a
+ * missing chunk; reading resolves them transparently (strongly consistent reads). A writer that
+ * loses the race leaves its chunks behind as orphans: nothing references them, so they are
+ * harmless garbage (each carries `of` = the entry t it was written for, for a later sweep).
+ * A single transaction payload above `MAX_TX_BYTES` is refused with `incorrect`
+ * `db.error/transaction-too-large` before anything is written.
+ */
+import { randomInt } from 'node:crypto';
+import {
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { DatalithError, incorrect } from '../../engine/errors';
+import { isConditionalCheckFailed, storageError } from './errors';
+import { tableNames, type TableNames } from './tables';
+
+export interface LogTx {
+  t: number;
+  txId: string;
+  payload: Uint8Array;
+}
+
+export interface LogEntry {
+  db: string;
+  /** First t of the entry. */
+  t: number;
+  /** Last t of the entry (>= t); txs are exactly t, t+1, ..., last. */
+  last: number;
+  txs: LogTx[];
+}
+
+/** Budget for one entry item (DynamoDB's limit is 400 KB = 409,600 bytes; kept with margin). */
+export const MAX_ITEM_BYTES = 380_000;
+/** Bytes of payload per chunk item. */
+export const CHUNK_BYTES = 380_000;
+/** Largest single transaction payload accepted (stored in ≤ 12 chunks). */
+export const MAX_TX_BYTES = 4 * 1024 * 1024;
+/** Suffix of the log-table partition that holds chunks of `db`: `<db>#chunks`. */
+export const CHUNK_PARTITION_SUFFIX = '#chunks';
+
+const MAGIC = [0x44, 0x4c, 0x47, 0x01]; // 'DLG' v1
+const HEADER_BYTES = 8;
+const KIND_INLINE = 0;
+const KIND_CHUNKED = 1;
+const CHUNK_STRIDE = 1024;
+/** Item attributes besides the body: names (db, t, last, n, body) + number values + db string. */
+const ITEM_OVERHEAD = 96;
+
+const N = (x: number): AttributeValue => ({ N: String(x) });
+const S = (x: string): AttributeValue => ({ S: x });
+const utf8len = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+const inlineTxBytes = (tx: LogTx): number => 8 + 2 + utf8len(tx.txId) + 1 + 4 + tx.payload.byteLength;
+const chunkedTxBytes = (tx: LogTx): number => 8 + 2 + utf8len(tx.txId) + 1 + 4 + 4 + 8 + 2;
+
+/**
+ * Item size of `entry` with every payload inline. The transactor keeps a batch while
+ * `entrySize(batch) <= MAX_ITEM_BYTES`; a single transaction above it is chunked by `appendEntry`.
+ */
+export function entrySize(entry: LogEntry): number {
+  let n = ITEM_OVERHEAD + utf8len(entry.db) + HEADER_BYTES;
+  for (const tx of entry.txs) n += inlineTxBytes(tx);
+  return n;
+}
+
+// ---- crc32 (IEEE) -------------------------------------------------------------------------
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[i] = c >>> 0;
+  }
+  return t;
+})();
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = (CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8)) >>> 0;
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+// ---- body encoding -----------------------------------------------------------------------
+
+interface ChunkRef {
+  len: number;
+  crc: number;
+  base: number;
+  count: number;
+}
+
+type EncodedTx = { tx: LogTx; chunk?: ChunkRef };
+
+function encodeBody(txs: EncodedTx[]): Buffer {
+  let size = HEADER_BYTES;
+  for (const e of txs) size += e.chunk ? chunkedTxBytes(e.tx) : inlineTxBytes(e.tx);
+  const buf = Buffer.allocUnsafe(size);
+  let o = 0;
+  for (const b of MAGIC) buf[o++] = b;
+  o = buf.writeUInt32LE(txs.length, o);
+  for (const { tx, chunk } of txs) {
+    o = buf.writeDoubleLE(tx.t, o);
+    const idLen = utf8len(tx.txId);
+    o = buf.writeUInt16LE(idLen, o);
+    o += buf.write(tx.txId, o, 'utf8');
+    if (chunk === undefined) {
+      o = buf.writeUInt8(KIND_INLINE, o);
+      o = buf.writeUInt32LE(tx.payload.byteLength, o);
+      buf.set(tx.payload, o);
+      o += tx.payload.byteLength;
+    } else {
+      o = buf.writeUInt8(KIND_CHUNKED, o);
+      o = buf.writeUInt32LE(chunk.len, o);
+      o = buf.writeUInt32LE(chunk.crc, o);
+      o = buf.writeDoubleLE(chunk.base, o);
+      o = buf.writeUInt16LE(chunk.count, o);
+    }
+  }
+  if (o !== size) throw new DatalithError('fault', `log entry encoder wrote ${o} of ${size} bytes`, 'log/encode-failed');
+  return buf;
+}
+
+type DecodedTx = { t: number; txId: string; payload?: Uint8Array; chunk?: ChunkRef };
+
+function corrupt(db: string, t: number, why: string): DatalithError {
+  return new DatalithError('fault', `log entry ${db}@${t} is corrupt: ${why}`, 'log/corrupt-entry', { db, t });
+}
+
+function decodeBody(db: string, t: number, body: Uint8Array): DecodedTx[] {
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (buf.length < HEADER_BYTES || MAGIC.some((b, i) => buf[i] !== b)) throw corrupt(db, t, 'bad header');
+  try {
+    let o = 4;
+    const count = buf.readUInt32LE(o); o += 4;
+    const out: DecodedTx[] = [];
+    for (let i = 0; i < count; i++) {
+      const txT = buf.readDoubleLE(o); o += 8;
+      const idLen = buf.readUInt16LE(o); o += 2;
+      if (o + idLen > buf.length) throw new RangeError('txId out of range');
+      const txId = buf.toString('utf8', o, o + idLen); o += idLen;
+      const kind = buf.readUInt8(o); o += 1;
+      if (kind === KIND_INLINE) {
+        const len = buf.readUInt32LE(o); o += 4;
+        if (o + len > buf.length) throw new RangeError('payload out of range');
+        out.push({ t: txT, txId, payload: new Uint8Array(buf.buffer, buf.byteOffset + o, len) });
+        o += len;
+      } else if (kind === KIND_CHUNKED) {
+        const len = buf.readUInt32LE(o); o += 4;
+        const crc = buf.readUInt32LE(o); o += 4;
+        const base = buf.readDoubleLE(o); o += 8;
+        const cnt = buf.readUInt16LE(o); o += 2;
+        out.push({ t: txT, txId, chunk: { len, crc, base, count: cnt } });
+      } else {
+        throw new RangeError(`unknown tx kind ${kind}`);
+      }
+    }
+    if (o !== buf.length) throw new RangeError('trailing bytes');
+    return out;
+  } catch (e) {
+    throw corrupt(db, t, (e as Error).message);
+  }
+}
+
+// ---- validation --------------------------------------------------------------------------
+
+function validateEntry(entry: LogEntry): void {
+  const bad = (why: string): DatalithError =>
+    incorrect('log/invalid-entry', `invalid log entry: ${why}`, { db: entry.db, t: entry.t });
+  if (typeof entry.db !== 'string' || entry.db.length === 0 || entry.db.includes('#')) throw bad('db must be a non-empty string without "#"');
+  if (!Number.isSafeInteger(entry.t) || entry.t < 1) throw bad('t must be a positive safe integer');
+  if (!Number.isSafeInteger(entry.last) || entry.last < entry.t) throw bad('last must be an integer >= t');
+  if (entry.txs.length !== entry.last - entry.t + 1) throw bad(`${entry.txs.length} txs for t ${entry.t}..${entry.last}`);
+  entry.txs.forEach((tx, i) => {
+    if (tx.t !== entry.t + i) throw bad(`tx ${i} has t ${tx.t}, expected ${entry.t + i}`);
+    if (typeof tx.txId !== 'string' || utf8len(tx.txId) > 1024) throw bad(`tx ${i} txId must be a string of at most 1024 bytes`);
+    if (!(tx.payload instanceof Uint8Array)) throw bad(`tx ${i} payload must be a Uint8Array`);
+    if (tx.payload.byteLength > MAX_TX_BYTES) {
+      throw incorrect('db.error/transaction-too-large',
+        `transaction is ${tx.payload.byteLength} bytes encoded; the limit is ${MAX_TX_BYTES} bytes`,
+        { txId: tx.txId, bytes: tx.payload.byteLength, max: MAX_TX_BYTES });
+    }
+  });
+}
+
+// ---- the store ---------------------------------------------------------------------------
+
+export interface ReadOptions {
+  /** Strongly consistent reads (default true). */
+  consistent?: boolean;
+  /** At most this many entries. */
+  limit?: number;
+}
+
+export class LogStore {
+  readonly table: string;
+
+  constructor(private readonly client: DynamoDBClient, names: Partial<TableNames> = {}) {
+    this.table = tableNames(names).logTable;
+  }
+
+  /**
+   * Append `entry` at (entry.db, entry.t) with one conditional PutItem. Resolves only after the
+   * entry is durably written. Throws `conflict` `log/append-conflict` when an entry at that t
+   * exists (someone else won; catch up and retry), `incorrect` for invalid/oversize entries,
+   * `unavailable`/`busy` for storage failures (outcome unknown: the entry may have been written).
+   *
+   * If the conditional put fails because this very entry is already there (an SDK retry of a put
+   * whose first attempt succeeded but whose response was lost), the append counts as successful.
+   */
+  async appendEntry(entry: LogEntry): Promise<void> {
+    validateEntry(entry);
+    const encoded = await this.prepareBody(entry);
+    const item: Record<string, AttributeValue> = {
+      db: S(entry.db),
+      t: N(entry.t),
+      last: N(entry.last),
+      n: N(entry.txs.length),
+      body: { B: encoded },
+    };
+    try {
+      await this.client.send(new PutItemCommand({
+        TableName: this.table,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(#t)',
+        ExpressionAttributeNames: { '#t': 't' },
+      }));
+    } catch (e) {
+      if (!isConditionalCheckFailed(e)) throw storageError('PutItem', e, { table: this.table, db: entry.db, t: entry.t });
+      const existing = await this.getBody(entry.db, entry.t);
+      if (existing !== undefined && Buffer.from(existing).equals(encoded)) return; // our own write landed
+      throw new DatalithError('conflict', `log entry ${entry.db}@${entry.t} already exists`, 'log/append-conflict',
+        { db: entry.db, t: entry.t });
+    }
+  }
+
+  /** Entries with t > afterT, ascending, chunks resolved. */
+  async readEntries(db: string, afterT: number, opts: ReadOptions = {}): Promise<LogEntry[]> {
+    const consistent = opts.consistent ?? true;
+    const limit = opts.limit;
+    const out: LogEntry[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const want = limit === undefined ? undefined : limit - out.length;
+      if (want !== undefined && want <= 0) break;
+      let page;
+      try {
+        page = await this.client.send(new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: '#db = :db AND #t > :after',
+          ExpressionAttributeNames: { '#db': 'db', '#t': 't' },
+          ExpressionAttributeValues: { ':db': S(db), ':after': N(afterT) },
+          ConsistentRead: consistent,
+          ScanIndexForward: true,
+          ...(want !== undefined ? { Limit: want } : {}),
+          ...(startKey !== undefined ? { ExclusiveStartKey: startKey } : {}),
+        }));
+      } catch (e) {
+        throw storageError('Query', e, { table: this.table, db, afterT });
+      }
+      for (const it of page.Items ?? []) out.push(await this.itemToEntry(db, it));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return limit === undefined ? out : out.slice(0, limit);
+  }
+
+  /** The entry starting exactly at t, if any. */
+  async getEntry(db: string, t: number, opts: { consistent?: boolean } = {}): Promise<LogEntry | undefined> {
+    let res;
+    try {
+      res = await this.client.send(new GetItemCommand({
+        TableName: this.table,
+        Key: { db: S(db), t: N(t) },
+        ConsistentRead: opts.consistent ?? true,
+      }));
+    } catch (e) {
+      throw storageError('GetItem', e, { table: this.table, db, t });
+    }
+    return res.Item === undefined ? undefined : this.itemToEntry(db, res.Item);
+  }
+
+  /** The `last` t of the newest entry of `db`; 0 when the log is empty. */
+  async latestT(db: string): Promise<number> {
+    let res;
+    try {
+      res = await this.client.send(new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: '#db = :db',
+        ExpressionAttributeNames: { '#db': 'db', '#last': 'last' },
+        ExpressionAttributeValues: { ':db': S(db) },
+        ProjectionExpression: '#last',
+        ConsistentRead: true,
+        ScanIndexForward: false,
+        Limit: 1,
+      }));
+    } catch (e) {
+      throw storageError('Query', e, { table: this.table, db });
+    }
+    const last = res.Items?.[0]?.['last']?.N;
+    return last === undefined ? 0 : Number(last);
+  }
+
+  // ---- internals ----
+
+  /** Encode the body, spilling the largest payloads into chunk items (written now) if needed. */
+  private async prepareBody(entry: LogEntry): Promise<Buffer> {
+    const encoded: EncodedTx[] = entry.txs.map((tx) => ({ tx }));
+    const fixed = ITEM_OVERHEAD + utf8len(entry.db);
+    let size = entrySize(entry);
+    if (size > MAX_ITEM_BYTES) {
+      const bySize = [...encoded].sort((a, b) => b.tx.payload.byteLength - a.tx.payload.byteLength);
+      const spill: EncodedTx[] = [];
+      for (const e of bySize) {
+        if (size <= MAX_ITEM_BYTES) break;
+        size -= inlineTxBytes(e.tx) - chunkedTxBytes(e.tx);
+        spill.push(e);
+      }
+      if (size > MAX_ITEM_BYTES) {
+        throw incorrect('log/entry-too-large',
+          `log entry ${entry.db}@${entry.t} needs ${size} bytes even with every payload chunked (max ${MAX_ITEM_BYTES}); split the batch`,
+          { db: entry.db, t: entry.t, bytes: size, max: MAX_ITEM_BYTES });
+      }
+      await Promise.all(spill.map(async (e) => { e.chunk = await this.writeChunks(entry, e.tx); }));
+    }
+    const body = encodeBody(encoded);
+    if (fixed + body.length > MAX_ITEM_BYTES) {
+      throw new DatalithError('fault', `log entry size accounting is off (${fixed + body.length} bytes)`, 'log/encode-failed');
+    }
+    return body;
+  }
+
+  private async writeChunks(entry: LogEntry, tx: LogTx): Promise<ChunkRef> {
+    const bytes = tx.payload;
+    const count = Math.max(1, Math.ceil(bytes.byteLength / CHUNK_BYTES));
+    const crc = crc32(bytes);
+    for (let attempt = 0; ; attempt++) {
+      const base = randomInt(1, 2 ** 43) * CHUNK_STRIDE; // < 2^53, room for CHUNK_STRIDE chunks
+      try {
+        await Promise.all(Array.from({ length: count }, (_, i) => this.client.send(new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            db: S(entry.db + CHUNK_PARTITION_SUFFIX),
+            t: N(base + i),
+            of: N(entry.t),
+            txId: S(tx.txId),
+            data: { B: bytes.subarray(i * CHUNK_BYTES, Math.min(bytes.byteLength, (i + 1) * CHUNK_BYTES)) },
+          },
+          ConditionExpression: 'attribute_not_exists(#t)',
+          ExpressionAttributeNames: { '#t': 't' },
+        }))));
+        return { len: bytes.byteLength, crc, base, count };
+      } catch (e) {
+        // A clash of random chunk keys (astronomically unlikely): pick another base.
+        if (isConditionalCheckFailed(e) && attempt < 3) continue;
+        throw storageError('PutItem', e, { table: this.table, db: entry.db, t: entry.t, chunk: true });
+      }
+    }
+  }
+
+  private async getBody(db: string, t: number): Promise<Uint8Array | undefined> {
+    try {
+      const res = await this.client.send(new GetItemCommand({
+        TableName: this.table,
+        Key: { db: S(db), t: N(t) },
+        ConsistentRead: true,
+        ProjectionExpression: '#b',
+        ExpressionAttributeNames: { '#b': 'body' },
+      }));
+      return res.Item?.['body']?.B;
+    } catch (e) {
+      throw storageError('GetItem', e, { table: this.table, db, t });
+    }
+  }
+
+  private async itemToEntry(db: string, item: Record<string, AttributeValue>): Promise<LogEntry> {
+    const t = Number(item['t']?.N);
+    const last = Number(item['last']?.N);
+    const body = item['body']?.B;
+    if (body === undefined || !Number.isSafeInteger(t) || !Number.isSafeInteger(last)) throw corrupt(db, t, 'missing attributes');
+    const decoded = decodeBody(db, t, body);
+    if (decoded.length !== last - t + 1) throw corrupt(db, t, `${decoded.length} txs for ${t}..${last}`);
+    const txs = await Promise.all(decoded.map(async (d): Promise<LogTx> => ({
+      t: d.t,
+      txId: d.txId,
+      payload: d.payload ?? (await this.readChunks(db, t, d.chunk as ChunkRef)),
+    })));
+    return { db, t, last, txs };
+  }
+
+  private async readChunks(db: string, t: number, ref: ChunkRef): Promise<Uint8Array> {
+    const parts = await Promise.all(Array.from({ length: ref.count }, async (_, i) => {
+      let res;
+      try {
+        // Always strongly consistent: the entry is visible, so its chunks were written before it.
+        res = await this.client.send(new GetItemCommand({
+          TableName: this.table,
+          Key: { db: S(db + CHUNK_PARTITION_SUFFIX), t: N(ref.base + i) },
+          ConsistentRead: true,
+        }));
+      } catch (e) {
+        throw storageError('GetItem', e, { table: this.table, db, t, chunk: i });
+      }
+      const data = res.Item?.['data']?.B;
+      if (data === undefined) {
+        throw new DatalithError('fault', `log entry ${db}@${t} references missing chunk ${ref.base + i}`, 'log/missing-chunk', { db, t });
+      }
+      return data;
+    }));
+    const out = new Uint8Array(ref.len);
+    let o = 0;
+    for (const p of parts) {
+      if (o + p.byteLength > ref.len) throw corrupt(db, t, 'chunks longer than recorded');
+      out.set(p, o);
+      o += p.byteLength;
+    }
+    if (o !== ref.len) throw corrupt(db, t, `chunks hold ${o} of ${ref.len} bytes`);
+    if (crc32(out) !== ref.crc) throw corrupt(db, t, 'chunk checksum mismatch');
+    return out;
+  }
+}
