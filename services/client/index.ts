@@ -31,8 +31,11 @@ export async function q(query: unknown, ...inputs: unknown[]): Promise<any> {
   return runRemoteQuery(query, inputs);
 }
 
-function createDurableLocalClient(_dir: string): Client {
-  throw new DatalithError('unsupported', 'Durable local mode is not available yet', 'client/unsupported');
+function createDurableLocalClient(dir: string): Client {
+  // Loaded lazily: only durable local mode needs the node's storage and transactor code.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { EmbeddedClient } = require('../local/embedded') as typeof import('../local/embedded');
+  return new EmbeddedClient(dir);
 }
 function createRemoteClient(_o: ClientOptions): Client {
   throw new DatalithError('unsupported', 'The remote client is not available yet', 'client/unsupported');

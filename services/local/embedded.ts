@@ -1,0 +1,108 @@
+/**
+ * Durable in-process mode, `createClient({ local: { dir } })`: an in-process dynalite on `dir`
+ * and the node's own catalog, log and transactor code, so a local program's data survives
+ * restarts exactly as a node's does. (docs/adr/005-durable-local-mode.md)
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import * as api from '../engine/api';
+import { notFound } from '../engine/errors';
+import { LocalDb } from '../client/local-db';
+import type { Client, Connection, Db, TimePoint, TransactOptions, TxRangeEntry, TxReport } from '../client/types';
+import { Databases } from '../node/databases';
+import type { DatabaseHost, TransactResult } from '../node/transactor';
+import { CatalogStore, createDynamoClient, ensureTables, LogStore, startDynaliteInProcess, type DynaliteHandle } from '../node/storage';
+
+function report(r: TransactResult, name: string): TxReport {
+  return {
+    dbBefore: new LocalDb(r.dbBefore, name),
+    dbAfter: new LocalDb(r.dbAfter, name),
+    txData: r.txData.map((d) => api.publicDatom(r.dbAfter, d)),
+    tempids: r.tempids,
+  };
+}
+
+class EmbeddedConnection implements Connection {
+  constructor(
+    readonly dbName: string,
+    private readonly host: DatabaseHost,
+    private readonly databases: Databases,
+  ) {}
+
+  private async live(): Promise<DatabaseHost> {
+    // A deleted database stops answering even on connections opened before.
+    return this.databases.host(this.dbName).then((h) => {
+      if (h !== this.host) throw notFound('db.error/db-not-found', `Database ${this.dbName} has been deleted`);
+      return h;
+    });
+  }
+
+  async transact(txData: unknown, options: TransactOptions = {}): Promise<TxReport> {
+    const host = await this.live();
+    return report(await host.transact(txData, options.txId ?? randomUUID()), this.dbName);
+  }
+
+  async db(): Promise<Db> {
+    return new LocalDb((await this.live()).db, this.dbName);
+  }
+
+  async sync(t?: number): Promise<Db> {
+    const host = await this.live();
+    await host.catchUp();
+    return new LocalDb(await host.awaitBasis(t), this.dbName);
+  }
+
+  async txRange(range: { start?: TimePoint | null; end?: TimePoint | null } = {}): Promise<TxRangeEntry[]> {
+    return api.txRange((await this.live()).db, range.start, range.end);
+  }
+}
+
+interface Started {
+  storage: DynaliteHandle;
+  databases: Databases;
+  close(): void;
+}
+
+export class EmbeddedClient implements Client {
+  private started: Promise<Started> | null = null;
+
+  constructor(private readonly dir: string) {}
+
+  private start(): Promise<Started> {
+    this.started ??= (async () => {
+      fs.mkdirSync(this.dir, { recursive: true });
+      const storage = await startDynaliteInProcess({ dir: this.dir });
+      const client = createDynamoClient({ endpoint: storage.endpoint });
+      await ensureTables(client);
+      const databases = new Databases(new CatalogStore(client), new LogStore(client));
+      return { storage, databases, close: () => client.destroy() };
+    })();
+    return this.started;
+  }
+
+  async createDatabase(name: string): Promise<boolean> {
+    await (await this.start()).databases.create(name);
+    return true;
+  }
+
+  async deleteDatabase(name: string): Promise<boolean> {
+    return (await this.start()).databases.delete(name);
+  }
+
+  async listDatabases(): Promise<string[]> {
+    return (await (await this.start()).databases.list()).sort();
+  }
+
+  async connect(name: string): Promise<Connection> {
+    const { databases } = await this.start();
+    return new EmbeddedConnection(name, await databases.host(name), databases);
+  }
+
+  async close(): Promise<void> {
+    if (!this.started) return;
+    const s = await this.started;
+    this.started = null;
+    s.close();
+    await s.storage.close();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Durable in-process mode: createClient({ local: { dir } }) keeps databases in dir through the
+ * node's storage and transactor code, so data survives a restart of the program.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createClient, DatalithError } from '../../services/client';
+
+const SCHEMA = `[{:db/ident :person/name :db/valueType :db.type/string :db/cardinality :db.cardinality/one :db/unique :db.unique/identity}
+  {:db/ident :person/born :db/valueType :db.type/instant :db/cardinality :db.cardinality/one}
+  {:db/ident :person/wealth :db/valueType :db.type/bigint :db/cardinality :db.cardinality/one}]`;
+
+describe('createClient({ local: { dir } })', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'datalith-embedded-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('data, t and idempotency survive closing and reopening the directory', async () => {
+    const c1 = createClient({ local: { dir } });
+    await c1.createDatabase('people');
+    const conn = await c1.connect('people');
+    await conn.transact(SCHEMA);
+    const born = new Date('1990-05-17T00:00:00Z');
+    const r = await conn.transact([{ 'db/id': 'ivan', 'person/name': 'Ivan', 'person/born': born, 'person/wealth': 18446744073709551616n }], { txId: 'tx-ivan' });
+    const ivan = r.tempids['ivan']!;
+    const again = await conn.transact([{ 'person/name': 'Ivan' }], { txId: 'tx-ivan' });
+    expect(again.dbAfter.t).toBe(r.dbAfter.t);
+    expect((await conn.db()).t).toBe(2);
+    await c1.close();
+
+    const c2 = createClient({ local: { dir } });
+    expect(await c2.listDatabases()).toEqual(['people']);
+    const conn2 = await c2.connect('people');
+    const db = await conn2.db();
+    expect(db.t).toBe(2);
+    const datoms = await db.datoms('eavt', ivan);
+    const byAttr = Object.fromEntries(datoms.map((d) => [d.a, d.v]));
+    expect(byAttr[':person/name']).toBe('Ivan');
+    expect(byAttr[':person/born']).toEqual(born);
+    expect(byAttr[':person/wealth']).toBe(18446744073709551616n);
+    // t continues after the restart, and the idempotency key is still remembered.
+    const dup = await conn2.transact([{ 'person/name': 'Ivan' }], { txId: 'tx-ivan' });
+    expect(dup.dbAfter.t).toBe(2);
+    const next = await conn2.transact([{ 'person/name': 'Petr' }]);
+    expect(next.dbAfter.t).toBe(3);
+    await c2.close();
+  });
+
+  test('a second client on the same directory is refused with a clear conflict', async () => {
+    const d2 = fs.mkdtempSync(path.join(os.tmpdir(), 'datalith-embedded-lock-'));
+    const a = createClient({ local: { dir: d2 } });
+    await a.createDatabase('x');
+    const b = createClient({ local: { dir: d2 } });
+    const err = await b.listDatabases().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DatalithError);
+    expect((err as DatalithError).category).toBe('conflict');
+    expect((err as DatalithError).message).toContain(path.resolve(d2));
+    await a.close();
+    fs.rmSync(d2, { recursive: true, force: true });
+  });
+
+  test('unknown database is not-found', async () => {
+    const c = createClient({ local: { dir } });
+    const err = await c.connect('nope').catch((e: unknown) => e);
+    expect((err as DatalithError).category).toBe('not-found');
+    await c.close();
+  });
+});
