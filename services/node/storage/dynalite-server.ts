@@ -3,26 +3,30 @@
  * (or `node dist/.../dynalite-server.js`). Prints one JSON line `{"endpoint":"http://127.0.0.1:PORT","pid":N}`
  * on stdout when ready. SIGTERM/SIGINT close the server and the LevelDB store, then exit 0.
  * If the directory is locked by another live server it prints the error on stderr and exits 2.
+ * With `--exit-with-parent` it also stops (gracefully) when its stdin closes, i.e. when the parent
+ * that spawned it with a stdin pipe exits for any reason, even kill -9.
  */
 import { isDatalithError } from '../../engine/errors';
 import { startDynaliteInProcess } from './dynalite';
 
-function parseArgs(argv: string[]): { dir?: string; port: number } {
+function parseArgs(argv: string[]): { dir?: string; port: number; exitWithParent: boolean } {
   let dir: string | undefined;
   let port = 0;
+  let exitWithParent = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
     if (a === '--dir' && v !== undefined) { dir = v; i++; }
     else if (a === '--port' && v !== undefined) { port = Number(v); i++; }
-    else throw new Error(`unknown argument ${a}; usage: dynalite-server [--dir DIR] [--port PORT]`);
+    else if (a === '--exit-with-parent') exitWithParent = true;
+    else throw new Error(`unknown argument ${a}; usage: dynalite-server [--dir DIR] [--port PORT] [--exit-with-parent]`);
   }
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --port ${port}`);
-  return dir === undefined ? { port } : { dir, port };
+  return dir === undefined ? { port, exitWithParent } : { dir, port, exitWithParent };
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
+  const { exitWithParent, ...opts } = parseArgs(process.argv.slice(2));
   const handle = await startDynaliteInProcess(opts);
   let stopping = false;
   const stop = (): void => {
@@ -34,6 +38,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  if (exitWithParent) {
+    process.stdin.on('end', stop);
+    process.stdin.on('close', stop);
+    process.stdin.on('error', stop);
+    process.stdin.resume();
+  }
   process.stdout.write(`${JSON.stringify({ endpoint: handle.endpoint, pid: process.pid })}\n`);
 }
 

@@ -161,12 +161,18 @@ function serverCommand(): { cmd: string; args: string[] } {
  * printed its `{"endpoint": ...}` line; rejects with the child's stderr if it exits first.
  */
 export async function spawnDynaliteProcess(
-  opts: DynaliteOptions & { startTimeoutMs?: number } = {},
+  opts: DynaliteOptions & {
+    startTimeoutMs?: number;
+    /** Stop the server when this process exits, even by kill -9 (default true; via a stdin pipe). */
+    exitWithParent?: boolean;
+  } = {},
 ): Promise<DynaliteProcess> {
   const { cmd, args } = serverCommand();
   if (opts.dir !== undefined) args.push('--dir', path.resolve(opts.dir));
   args.push('--port', String(opts.port ?? 0));
-  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exitWithParent = opts.exitWithParent ?? true;
+  if (exitWithParent) args.push('--exit-with-parent');
+  const child: ChildProcess = spawn(cmd, args, { stdio: [exitWithParent ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
     else child.once('exit', (code) => resolve(code));

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -98,5 +99,32 @@ describe('dynalite process lifecycle', () => {
     await p2.stop(); // graceful: releases the lock
     expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(false);
     closeDynamoClients();
+  });
+
+  test('a spawned server stops when its parent is killed with SIGKILL', async () => {
+    const dir = tmpDir();
+    const script = path.join(dir, 'parent.ts');
+    const storage = path.resolve(__dirname, '../../../services/node/storage');
+    fs.writeFileSync(script,
+      `import { spawnDynaliteProcess } from ${JSON.stringify(storage)};\n` +
+      `spawnDynaliteProcess({ dir: ${JSON.stringify(path.join(dir, 'data'))} })` +
+      '.then((p) => console.log(JSON.stringify({ child: p.pid })));\n');
+    const parent = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const childPid = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      parent.stdout.on('data', (d: Buffer) => {
+        out += String(d);
+        const m = /"child":(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      parent.once('exit', () => reject(new Error(`parent exited early: ${out}`)));
+    });
+    const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    expect(alive(childPid)).toBe(true);
+    parent.kill('SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (alive(childPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(childPid)).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'data', LOCK_FILE))).toBe(false); // it stopped gracefully
   });
 });
