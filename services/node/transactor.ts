@@ -195,6 +195,7 @@ export class DatabaseHost {
   /** Evaluates a batch against the latest value and appends it; retries on conflicts. */
   private async commitBatch(batch: Pending[]): Promise<void> {
     let queue = batch;
+    let verifiedAt = -1;
     for (let attempt = 0; queue.length > 0; attempt++) {
       if (attempt >= MAX_APPEND_ATTEMPTS) {
         for (const p of queue) p.reject(busy('db.error/append-contention', `Could not commit to ${this.name} after ${MAX_APPEND_ATTEMPTS} attempts: other writers keep winning; retry`));
@@ -233,6 +234,13 @@ export class DatabaseHost {
         }
       }
       if (accepted.length === 0) {
+        // Failures count only against the latest value: a node that has not seen the newest
+        // entries (a new attribute, say) must catch up before it may refuse a transaction.
+        if (failed.length > 0 && verifiedAt !== base.t) {
+          await this.catchUp();
+          verifiedAt = this.current.t;
+          continue;
+        }
         for (const f of failed) f.p.reject(f.e);
         for (const p of duplicates) p.resolve(this.committedResult(p.txId)!);
         queue = overflow;
