@@ -413,6 +413,9 @@ function txInstant(db: Db, delta: Delta, tx: number, now: number): [number, bool
       if (ms < last) {
         throw incorrect('db.error/past-tx-instant', `:db/txInstant ${describeValue(d.v)} is before the previous transaction's instant ${new Date(last).toISOString()}`);
       }
+      if (ms > now) {
+        throw incorrect('db.error/future-tx-instant', `:db/txInstant ${describeValue(d.v)} is after the transactor's clock ${new Date(now).toISOString()}`);
+      }
       return [ms, true];
     }
   }
@@ -659,7 +662,7 @@ function checkSchemaChanges(before: Db, after: Db, txDatoms: readonly Datom[]): 
         throw incorrect('db.error/invalid-tuple-attribute', `Tuple attribute ${neu.ident} needs exactly one of :db/tupleAttrs, :db/tupleTypes, :db/tupleType`, { attribute: neu.ident });
       }
       if (neu.tupleAttrs) {
-        if (neu.tupleAttrs.length < 2 || neu.tupleAttrs.length > 8 || neu.tupleAttrs.some((p) => !before.attr(p) || before.attr(p)!.cardinality !== 'one' || before.attr(p)!.valueType === 'tuple')) {
+        if (neu.tupleAttrs.length < 2 || neu.tupleAttrs.length > 8 || neu.tupleAttrs.some((p) => !after.attr(p) || after.attr(p)!.cardinality !== 'one' || after.attr(p)!.valueType === 'tuple')) {
           throw incorrect('db.error/invalid-tuple-attribute', `:db/tupleAttrs of ${neu.ident} must name 2 to 8 existing cardinality-one, non-tuple attributes`, { attribute: neu.ident });
         }
       }
