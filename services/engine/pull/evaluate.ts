@@ -255,6 +255,13 @@ export class Puller {
             break;
           }
           f.spec = s;
+          if (s.expand === RECURSE && this.exhausted(s)) {
+            const r = this.seenOnly(s, rs, re, true);
+            if (r !== undefined) this.set(f, s.key, r);
+            buf.length = rs;
+            f.r++;
+            break;
+          }
           if (!s.many) {
             const v = buf[rs]!.e;
             buf.length = rs;
@@ -299,6 +306,12 @@ export class Puller {
   private begin(f: Frame, s: AttrPlan): PulledEntity | null {
     const buf = this.buf;
     f.spec = s;
+    if (s.expand === RECURSE && this.exhausted(s)) {
+      const r = this.seenOnly(s, f.i, f.j, false);
+      if (r !== undefined) this.set(f, s.key, r);
+      this.next(f);
+      return null;
+    }
     if (!s.many) {
       const v = buf[f.i]!.v;
       if (!s.ref) {
@@ -376,7 +389,6 @@ export class Puller {
       case RECURSE: {
         if (this.seen.has(v)) return { 'db/id': v };
         const slot = s.slot;
-        if (this.used[slot]! >= s.recursion) return null;
         this.used[slot]!++;
         this.seen.add(v);
         this.enter(f.p, v, ENTER_RECURSE, slot);
@@ -390,6 +402,29 @@ export class Puller {
       default:
         return this.stub(v);
     }
+  }
+
+  /** The recursion of s has reached its limit on this path. */
+  private exhausted(s: AttrPlan): boolean {
+    return this.used[s.slot]! >= s.recursion;
+  }
+
+  /**
+   * The value of a recursive spec past its limit, from datoms buf[i..j): only the entities
+   * already seen on the path remain, as `{ db/id }`; with none the attribute is left out
+   * altogether (Datomic: `{:part 1}` pulls the parts' parts no more, not even as `[]`).
+   */
+  private seenOnly(s: AttrPlan, i: number, j: number, reverse: boolean): unknown {
+    const buf = this.buf;
+    let arr: PulledEntity[] | undefined;
+    for (let x = i; x < j; x++) {
+      const v = reverse ? buf[x]!.e : (buf[x]!.v as number);
+      if (!this.seen.has(v)) continue;
+      if (!s.many) return { 'db/id': v };
+      if (arr === undefined) arr = [];
+      if (arr.length < s.limit) arr.push({ 'db/id': v });
+    }
+    return arr;
   }
 
   private set(f: Frame, key: string, v: unknown): void {
