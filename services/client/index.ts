@@ -5,6 +5,7 @@
 import { DatalithError } from '../engine/errors';
 import { MemoryClient } from './local';
 import { LocalDb, runLocalQuery } from './local-db';
+import { createRemoteClient, RemoteDb, runRemoteQuery } from './remote';
 import type { Client, ClientOptions } from './types';
 
 export * from './types';
@@ -25,9 +26,14 @@ export function createClient(options: ClientOptions): Client {
 
 /** Runs a query over several sources: `q(query, db1, db2, ...inputs)` or the map form. */
 export async function q(query: unknown, ...inputs: unknown[]): Promise<any> {
-  if (inputs.some((x) => x instanceof LocalDb) || (typeof query === 'object' && query !== null && 'args' in query && (query as { args: unknown[] }).args?.some((x) => x instanceof LocalDb))) {
-    return runLocalQuery(query, inputs);
+  const mapArgs = typeof query === 'object' && query !== null && 'args' in query ? (query as { args?: unknown[] }).args ?? [] : [];
+  const all = [...inputs, ...mapArgs];
+  const local = all.some((x) => x instanceof LocalDb);
+  const remote = all.some((x) => x instanceof RemoteDb);
+  if (local && remote) {
+    throw new DatalithError('unsupported', 'A query cannot join local and remote database values', 'client/mixed-sources');
   }
+  if (local) return runLocalQuery(query, inputs);
   return runRemoteQuery(query, inputs);
 }
 
@@ -36,10 +42,4 @@ function createDurableLocalClient(dir: string): Client {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { EmbeddedClient } = require('../local/embedded') as typeof import('../local/embedded');
   return new EmbeddedClient(dir);
-}
-function createRemoteClient(_o: ClientOptions): Client {
-  throw new DatalithError('unsupported', 'The remote client is not available yet', 'client/unsupported');
-}
-async function runRemoteQuery(_q: unknown, _inputs: unknown[]): Promise<unknown> {
-  throw new DatalithError('unsupported', 'q needs at least one database value as a source', 'client/unsupported');
 }

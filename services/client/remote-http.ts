@@ -1,0 +1,192 @@
+/**
+ * The remote client's HTTP: one keep-alive connection pool (undici `Pool`) per client, JSON in
+ * the wire encoding both ways, anomaly JSON turned back into `DatalithError`, and retries.
+ *
+ * Retries: `busy`, `unavailable` and `interrupted` answers (and network failures, which are
+ * `unavailable`) are retried with exponential backoff and full jitter until the call's timeout.
+ * Every request is safe to repeat: reads and database management are idempotent, and a
+ * transaction carries its client-generated id. A query that hit its own timeout is not retried.
+ */
+import { Pool } from 'undici';
+import { ANOMALY_CATEGORIES, DatalithError, type AnomalyCategory } from '../engine/errors';
+import { fromWire } from '../engine/wire';
+
+export const DEFAULT_TIMEOUT_MS = 60_000;
+const BACKOFF_BASE_MS = 25;
+const BACKOFF_CAP_MS = 2_000;
+const RETRYABLE: ReadonlySet<AnomalyCategory> = new Set(['busy', 'unavailable', 'interrupted']);
+/** Interruptions that a retry would only repeat. */
+const FINAL_CODES: ReadonlySet<string> = new Set(['query/timeout', 'client/timeout']);
+
+export interface HttpTransportOptions {
+  readonly endpoint: string;
+  readonly accessKey?: string;
+  readonly timeout?: number;
+  /** Connections kept to the endpoint (default 64). */
+  readonly connections?: number;
+}
+
+export type Method = 'GET' | 'POST' | 'DELETE';
+
+export interface CallOptions {
+  /** Milliseconds for the whole call, retries included. */
+  readonly timeout?: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function statusCategory(status: number): AnomalyCategory {
+  switch (status) {
+    case 400: case 413: case 415: case 422: return 'incorrect';
+    case 401: case 403: return 'forbidden';
+    case 404: case 410: return 'not-found';
+    case 409: case 412: return 'conflict';
+    case 429: return 'busy';
+    case 501: return 'unsupported';
+    case 502: case 503: return 'unavailable';
+    case 504: return 'interrupted';
+    default: return status >= 500 ? 'fault' : 'incorrect';
+  }
+}
+
+export function isRetryable(e: unknown): boolean {
+  return e instanceof DatalithError && RETRYABLE.has(e.category) && (e.code === undefined || !FINAL_CODES.has(e.code));
+}
+
+export class HttpTransport {
+  readonly endpoint: string;
+  readonly timeout: number;
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly authorization: string | undefined;
+  private closed = false;
+
+  constructor(opts: HttpTransportOptions) {
+    let url: URL;
+    try {
+      url = new URL(opts.endpoint);
+    } catch {
+      throw new DatalithError('incorrect', `Invalid endpoint ${JSON.stringify(opts.endpoint)}: expected a URL such as http://127.0.0.1:8080`, 'client/invalid-options');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new DatalithError('incorrect', `Invalid endpoint ${JSON.stringify(opts.endpoint)}: use http:// or https://`, 'client/invalid-options');
+    }
+    const timeout = opts.timeout ?? DEFAULT_TIMEOUT_MS;
+    if (!Number.isFinite(timeout) || timeout <= 0) {
+      throw new DatalithError('incorrect', `Invalid timeout ${String(opts.timeout)}: expected a positive number of milliseconds`, 'client/invalid-options');
+    }
+    this.endpoint = url.origin + url.pathname.replace(/\/+$/, '');
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.timeout = timeout;
+    this.authorization = opts.accessKey !== undefined && opts.accessKey !== '' ? `Bearer ${opts.accessKey}` : undefined;
+    this.pool = new Pool(url.origin, { connections: opts.connections ?? 64 });
+  }
+
+  /**
+   * One API call: `body` is a JSON-ready object whose data fields are already wire-encoded;
+   * the answer comes back decoded from the wire encoding.
+   */
+  async call(method: Method, path: string, body?: unknown, opts: CallOptions = {}): Promise<any> {
+    const timeout = opts.timeout ?? this.timeout;
+    const deadline = Date.now() + timeout;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(method, path, payload, deadline);
+      } catch (e) {
+        if (!isRetryable(e)) throw e;
+        const backoff = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+        if (Date.now() + backoff >= deadline) throw e;
+        await sleep(backoff);
+      }
+    }
+  }
+
+  private async once(method: Method, path: string, payload: string | undefined, deadline: number): Promise<unknown> {
+    if (this.closed) throw new DatalithError('incorrect', 'This client is closed', 'client/closed');
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw this.timeoutError(path);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.authorization !== undefined) headers.authorization = this.authorization;
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), remaining);
+    let status: number;
+    let text: string;
+    try {
+      const res = await this.pool.request({
+        method,
+        path: this.basePath + path,
+        headers,
+        ...(payload !== undefined ? { body: payload } : {}),
+        signal: abort.signal,
+        headersTimeout: remaining,
+        bodyTimeout: remaining,
+      });
+      status = res.statusCode;
+      text = await res.body.text();
+    } catch (e) {
+      throw this.networkError(e, path, abort.signal.aborted);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (status >= 200 && status < 300) {
+      try {
+        return fromWire(JSON.parse(text));
+      } catch (e) {
+        if (e instanceof DatalithError) throw e;
+        throw new DatalithError('fault', `The answer from ${this.endpoint} is not JSON (HTTP ${status})`, 'client/invalid-response');
+      }
+    }
+    throw this.anomaly(status, text);
+  }
+
+  private anomaly(status: number, text: string): DatalithError {
+    try {
+      const j = JSON.parse(text) as { category?: unknown; message?: unknown; code?: unknown; data?: unknown };
+      if (typeof j === 'object' && j !== null && typeof j.category === 'string' && (ANOMALY_CATEGORIES as readonly string[]).includes(j.category)) {
+        let data: Record<string, unknown> = {};
+        if (typeof j.data === 'object' && j.data !== null) {
+          try {
+            data = fromWire(j.data) as Record<string, unknown>;
+          } catch {
+            data = {};
+          }
+        }
+        return new DatalithError(
+          j.category as AnomalyCategory,
+          typeof j.message === 'string' ? j.message : `HTTP ${status}`,
+          typeof j.code === 'string' ? j.code : undefined,
+          data,
+        );
+      }
+    } catch {
+      // Not anomaly JSON (e.g. a load balancer's own error page): classify by status.
+    }
+    const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+    return new DatalithError(statusCategory(status), `HTTP ${status} from ${this.endpoint}${snippet ? `: ${snippet}` : ''}`, 'client/http-error', { status });
+  }
+
+  private timeoutError(path: string): DatalithError {
+    return new DatalithError('interrupted', `No answer from ${this.endpoint} within the call's timeout (${path})`, 'client/timeout', { endpoint: this.endpoint });
+  }
+
+  private networkError(e: unknown, path: string, aborted: boolean): DatalithError {
+    if (e instanceof DatalithError) return e;
+    const code = (e as { code?: string }).code;
+    if (aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return this.timeoutError(path);
+    if (this.closed || code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') {
+      return new DatalithError('incorrect', 'This client is closed', 'client/closed');
+    }
+    return new DatalithError('unavailable', `Cannot reach ${this.endpoint}: ${code ?? (e as Error).message ?? 'network error'}`, 'client/network', {
+      endpoint: this.endpoint,
+      ...(code !== undefined ? { cause: code } : {}),
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.close();
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The remote client: `createClient({ endpoint, accessKey? })`. The same API and answers as the
+ * in-process client, over the node's HTTP API (docs/http-api.md) through the load balancer.
+ *
+ * Read-your-writes across nodes: the client remembers the highest t it has seen for each
+ * database (from transactions, `conn.db()` and `conn.sync()`) and every value it hands out
+ * carries its basis t; the node serving a read catches up to that t first.
+ */
+import { randomUUID } from 'node:crypto';
+import { toWire } from '../engine/wire';
+import { checkDatabaseName } from './local';
+import { basisSpec, dbPath, RemoteDb, remoteReport, type RemoteSession } from './remote-db';
+import { HttpTransport } from './remote-http';
+import type { Client, Connection, Db, RemoteClientOptions, TimePoint, TransactOptions, TxRangeEntry, TxReport } from './types';
+
+export { RemoteDb, runRemoteQuery } from './remote-db';
+
+class RemoteConnection implements Connection {
+  constructor(
+    private readonly client: RemoteClient,
+    readonly dbName: string,
+  ) {}
+
+  async transact(txData: unknown, options: TransactOptions = {}): Promise<TxReport> {
+    // The id makes retries safe: a retry of a committed transaction returns its first result.
+    const txId = options.txId ?? randomUUID();
+    const r = await this.client.transport.call('POST', dbPath(this.dbName, 'transact'), { txData: toWire(txData), txId },
+      options.timeout === undefined ? {} : { timeout: options.timeout });
+    this.client.observe(this.dbName, r.t);
+    return remoteReport(this.client, this.dbName, r);
+  }
+
+  async db(): Promise<Db> {
+    const t = await this.client.describe(this.dbName);
+    return new RemoteDb(this.client, this.dbName, t, basisSpec(t));
+  }
+
+  async sync(t?: number): Promise<Db> {
+    const r = await this.client.transport.call('POST', dbPath(this.dbName, 'sync'), t === undefined ? {} : { t });
+    this.client.observe(this.dbName, r.t);
+    return new RemoteDb(this.client, this.dbName, r.t, basisSpec(r.t));
+  }
+
+  async txRange(range: { start?: TimePoint | null; end?: TimePoint | null } = {}): Promise<TxRangeEntry[]> {
+    const body: Record<string, unknown> = {};
+    const seen = this.client.seen(this.dbName);
+    if (seen !== undefined) body.basisT = seen;
+    if (range.start !== undefined && range.start !== null) body.start = toWire(range.start);
+    if (range.end !== undefined && range.end !== null) body.end = toWire(range.end);
+    return (await this.client.transport.call('POST', dbPath(this.dbName, 'tx-range'), body)).txs;
+  }
+}
+
+export class RemoteClient implements Client, RemoteSession {
+  readonly transport: HttpTransport;
+  private readonly seenT = new Map<string, number>();
+
+  constructor(options: RemoteClientOptions) {
+    this.transport = new HttpTransport({
+      endpoint: options.endpoint,
+      accessKey: options.accessKey ?? process.env.DATALITH_ACCESS_KEY,
+      ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+    });
+  }
+
+  observe(dbName: string, t: number): void {
+    if (typeof t === 'number' && t > (this.seenT.get(dbName) ?? -1)) this.seenT.set(dbName, t);
+  }
+
+  seen(dbName: string): number | undefined {
+    return this.seenT.get(dbName);
+  }
+
+  /** The database's latest t at the node, which has caught up to at least what we have seen. */
+  async describe(name: string): Promise<number> {
+    const seen = this.seen(name);
+    const r = await this.transport.call('GET', `${dbPath(name)}${seen === undefined ? '' : `?basisT=${seen}`}`);
+    this.observe(name, r.t);
+    return r.t;
+  }
+
+  async createDatabase(name: string): Promise<boolean> {
+    checkDatabaseName(name);
+    await this.transport.call('POST', '/v1/databases', { name });
+    return true;
+  }
+
+  async deleteDatabase(name: string): Promise<boolean> {
+    checkDatabaseName(name);
+    const r = await this.transport.call('DELETE', dbPath(name));
+    // A database created again under this name starts over at t 0.
+    this.seenT.delete(name);
+    return r.deleted === true;
+  }
+
+  async listDatabases(): Promise<string[]> {
+    return (await this.transport.call('GET', '/v1/databases')).databases;
+  }
+
+  async connect(name: string): Promise<Connection> {
+    checkDatabaseName(name);
+    await this.describe(name);
+    return new RemoteConnection(this, name);
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+}
+
+export function createRemoteClient(options: RemoteClientOptions): Client {
+  return new RemoteClient(options);
+}

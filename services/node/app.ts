@@ -1,0 +1,75 @@
+/**
+ * The node's HTTP API as an Express app (docs/http-api.md): `/health` without a key, everything
+ * under `/v1` with one; JSON bodies in the wire encoding; one error middleware that answers
+ * anomaly JSON.
+ */
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import { requireAccessKey, type AccessKeyCheck } from './auth';
+import { DEFAULT_LIMITS, type HttpLimits } from './config';
+import type { Databases } from './databases';
+import { jsonBody } from './http-body';
+import { errorMiddleware, unknownRoute } from './http-errors';
+import { closeWhileDraining, NodeLifecycle, pendingLimit, requestLog } from './http-lifecycle';
+import { NodeOperations } from './http-operations';
+import { clusterRoutes } from './routes/cluster';
+import type { ClusterNode, RouteContext } from './routes/context';
+import { databaseRoutes } from './routes/databases';
+import { healthRoutes } from './routes/health';
+import { readRoutes } from './routes/reads';
+import { transactRoutes } from './routes/transact';
+
+export interface NodeAppOptions {
+  readonly databases: Databases;
+  readonly nodeId: string;
+  readonly accessKeys: AccessKeyCheck;
+  readonly logger: Logger;
+  readonly limits?: Partial<HttpLimits>;
+  /** Shared with the server so shutdown can fail /health and wait for in-flight requests. */
+  readonly lifecycle?: NodeLifecycle;
+  /** The node preferred for a database's writes (default: this node). */
+  readonly preferredNodeFor?: (name: string) => string | Promise<string>;
+  /** The nodes of the system for `GET /v1/cluster` (default: this node alone). */
+  readonly clusterNodes?: () => Promise<readonly ClusterNode[]>;
+  /** This node's URL, for the default cluster view. */
+  readonly nodeUrl?: string;
+}
+
+export function createNodeApp(opts: NodeAppOptions): Express {
+  const limits: HttpLimits = { ...DEFAULT_LIMITS, ...(opts.limits ?? {}) };
+  const lifecycle = opts.lifecycle ?? new NodeLifecycle();
+  const ops = new NodeOperations({
+    databases: opts.databases,
+    nodeId: opts.nodeId,
+    limits,
+    ...(opts.preferredNodeFor ? { preferredNodeFor: opts.preferredNodeFor } : {}),
+  });
+  const ctx: RouteContext = {
+    ops,
+    limits,
+    nodeId: opts.nodeId,
+    lifecycle,
+    clusterNodes: opts.clusterNodes ?? (async () => [{ id: opts.nodeId, url: opts.nodeUrl ?? '', pid: process.pid, healthy: !lifecycle.draining }]),
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestLog(opts.logger));
+  app.use(closeWhileDraining(lifecycle));
+  app.use(healthRoutes(ctx));
+
+  const v1 = express.Router();
+  v1.use(pendingLimit(lifecycle, limits.maxPendingRequests));
+  v1.use(requireAccessKey(opts.accessKeys));
+  v1.use(...jsonBody(limits.maxBodyBytes));
+  v1.use(databaseRoutes(ctx));
+  v1.use(transactRoutes(ctx));
+  v1.use(readRoutes(ctx));
+  v1.use(clusterRoutes(ctx));
+  app.use('/v1', v1);
+
+  app.use(unknownRoute);
+  app.use(errorMiddleware(opts.logger));
+  return app;
+}

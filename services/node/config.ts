@@ -1,0 +1,175 @@
+/**
+ * The node's configuration: read once from the environment (services/node/main.ts), or given
+ * directly to `startNode` by tests and the local cluster. Every limit has a documented default.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { DatalithError } from '../engine/errors';
+
+/** Limits of the HTTP API (docs/http-api.md, docs/limits.md). */
+export interface HttpLimits {
+  /** Largest request body in bytes. */
+  readonly maxBodyBytes: number;
+  /** Query timeout when the request names none (ms). */
+  readonly defaultQueryTimeoutMs: number;
+  /** Largest query timeout a request may ask for (ms). */
+  readonly maxQueryTimeoutMs: number;
+  /** Requests under /v1 one node works on at once; beyond it → `busy` (429). */
+  readonly maxPendingRequests: number;
+  /** Speculative transactions (`with`) one database value may carry. */
+  readonly maxWithChain: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<HttpLimits> = Object.freeze({
+  maxBodyBytes: 10 * 1024 * 1024,
+  defaultQueryTimeoutMs: 30_000,
+  maxQueryTimeoutMs: 120_000,
+  maxPendingRequests: 512,
+  maxWithChain: 64,
+});
+
+/**
+ * The ALB closes idle connections after 60 s; a node must keep them open longer, or the ALB
+ * may reuse a connection the node has just closed (a 502 for the client).
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 70_000;
+export const HEADERS_TIMEOUT_MS = 71_000;
+
+export interface NodeConfig {
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  readonly host: string;
+  /** A DynamoDB-compatible endpoint (dynalite, DynamoDB Local); absent: real AWS DynamoDB. */
+  readonly storageEndpoint?: string;
+  /** AWS region for real DynamoDB (default: the SDK's chain, e.g. AWS_REGION). */
+  readonly region?: string;
+  readonly catalogTable?: string;
+  readonly logTable?: string;
+  /** Create the tables when absent (local; in AWS the CDK stack owns them). */
+  readonly createTables: boolean;
+  readonly nodeId: string;
+  /** The URL other nodes and the cluster view use for this node (default http://host:port). */
+  readonly nodeUrl?: string;
+  /** The admin access key. */
+  readonly adminKey: string;
+  readonly limits: HttpLimits;
+  /** Poll the log of every loaded database this often (ms); 0 disables polling. */
+  readonly pollIntervalMs: number;
+  /** On shutdown: how long /health fails before the listener closes (lets the LB notice). */
+  readonly drainDelayMs: number;
+  /** On shutdown: how long in-flight requests may take before their connections are cut. */
+  readonly drainTimeoutMs: number;
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  readonly logLevel: string;
+}
+
+export type NodeConfigInput = Partial<Omit<NodeConfig, 'limits'>> & {
+  readonly adminKey: string;
+  readonly limits?: Partial<HttpLimits>;
+};
+
+/** A full configuration from a partial one (tests and the local cluster). */
+export function nodeConfig(input: NodeConfigInput): NodeConfig {
+  if (typeof input.adminKey !== 'string' || input.adminKey.length === 0) {
+    throw configError('adminKey', input.adminKey, 'a non-empty access key');
+  }
+  return {
+    port: input.port ?? 8080,
+    host: input.host ?? '0.0.0.0',
+    ...(input.storageEndpoint !== undefined ? { storageEndpoint: input.storageEndpoint } : {}),
+    ...(input.region !== undefined ? { region: input.region } : {}),
+    ...(input.catalogTable !== undefined ? { catalogTable: input.catalogTable } : {}),
+    ...(input.logTable !== undefined ? { logTable: input.logTable } : {}),
+    ...(input.nodeUrl !== undefined ? { nodeUrl: input.nodeUrl } : {}),
+    createTables: input.createTables ?? false,
+    nodeId: input.nodeId ?? defaultNodeId(),
+    adminKey: input.adminKey,
+    limits: { ...DEFAULT_LIMITS, ...(input.limits ?? {}) },
+    pollIntervalMs: input.pollIntervalMs ?? 1_000,
+    drainDelayMs: input.drainDelayMs ?? 0,
+    drainTimeoutMs: input.drainTimeoutMs ?? 25_000,
+    logLevel: input.logLevel ?? 'info',
+  };
+}
+
+function defaultNodeId(): string {
+  return `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+}
+
+function configError(name: string, received: unknown, allowed: string): DatalithError {
+  return new DatalithError('incorrect', `Configuration ${name}: received ${JSON.stringify(received)}; allowed: ${allowed}`, 'config/invalid', { name });
+}
+
+function intFrom(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw configError(name, raw, `an integer from ${min} to ${max}`);
+  return n;
+}
+
+function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+/** The admin key from DATALITH_ADMIN_KEY, or the file named by DATALITH_ACCESS_KEY_FILE. */
+export function adminKeyFromEnv(env: NodeJS.ProcessEnv): string {
+  const direct = nonEmpty(env, 'DATALITH_ADMIN_KEY');
+  if (direct !== undefined) return direct;
+  const file = nonEmpty(env, 'DATALITH_ACCESS_KEY_FILE');
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new DatalithError('incorrect', `Configuration DATALITH_ACCESS_KEY_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 'config/invalid');
+    }
+    const key = text.trim();
+    if (key === '') throw configError('DATALITH_ACCESS_KEY_FILE', file, 'a file holding a non-empty access key');
+    return key;
+  }
+  if (nonEmpty(env, 'DATALITH_ADMIN_KEY_SECRET_ARN') !== undefined) {
+    throw new DatalithError('unsupported',
+      'Configuration DATALITH_ADMIN_KEY_SECRET_ARN: reading the admin key from Secrets Manager is not available yet; set DATALITH_ADMIN_KEY or DATALITH_ACCESS_KEY_FILE',
+      'config/unsupported');
+  }
+  throw new DatalithError('incorrect', 'Configuration: no admin access key; set DATALITH_ADMIN_KEY or DATALITH_ACCESS_KEY_FILE', 'config/missing-admin-key');
+}
+
+/** The configuration from environment variables (see docs/http-api.md, "Running a node"). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  const bool = (name: string): boolean | undefined => {
+    const v = nonEmpty(env, name);
+    if (v === undefined) return undefined;
+    if (['1', 'true', 'yes'].includes(v.toLowerCase())) return true;
+    if (['0', 'false', 'no'].includes(v.toLowerCase())) return false;
+    throw configError(name, v, '1, true, yes, 0, false or no');
+  };
+  const limits: Partial<HttpLimits> = {};
+  const bodyBytes = intFrom(env, 'DATALITH_MAX_BODY_BYTES', 1024, 1024 ** 3);
+  if (bodyBytes !== undefined) Object.assign(limits, { maxBodyBytes: bodyBytes });
+  const pending = intFrom(env, 'DATALITH_MAX_PENDING_REQUESTS', 1, 1_000_000);
+  if (pending !== undefined) Object.assign(limits, { maxPendingRequests: pending });
+  const input: NodeConfigInput = {
+    adminKey: adminKeyFromEnv(env),
+    port: intFrom(env, 'PORT', 0, 65535) ?? 8080,
+    host: nonEmpty(env, 'HOST') ?? '0.0.0.0',
+    storageEndpoint: nonEmpty(env, 'DATALITH_STORAGE_ENDPOINT'),
+    region: nonEmpty(env, 'AWS_REGION') ?? nonEmpty(env, 'AWS_DEFAULT_REGION'),
+    catalogTable: nonEmpty(env, 'DATALITH_CATALOG_TABLE'),
+    logTable: nonEmpty(env, 'DATALITH_LOG_TABLE'),
+    createTables: bool('DATALITH_CREATE_TABLES') ?? false,
+    nodeId: nonEmpty(env, 'DATALITH_NODE_ID'),
+    nodeUrl: nonEmpty(env, 'DATALITH_NODE_URL'),
+    limits,
+    pollIntervalMs: intFrom(env, 'DATALITH_POLL_INTERVAL_MS', 0, 3_600_000),
+    drainDelayMs: intFrom(env, 'DATALITH_DRAIN_DELAY_MS', 0, 600_000),
+    drainTimeoutMs: intFrom(env, 'DATALITH_DRAIN_TIMEOUT_MS', 0, 600_000),
+    logLevel: nonEmpty(env, 'DATALITH_LOG_LEVEL'),
+  };
+  // Drop undefined fields so nodeConfig's defaults apply.
+  const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as NodeConfigInput;
+  return nodeConfig(defined);
+}

@@ -1,0 +1,112 @@
+/**
+ * Request bodies: JSON only, size-limited, and every field that carries data in the wire
+ * encoding (services/engine/wire.ts). The readers here validate one field each and name the
+ * field in their errors.
+ */
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { describeValue, incorrect } from '../engine/errors';
+import { fromWire } from '../engine/wire';
+
+export type Body = Record<string, unknown>;
+
+function hasBody(req: Request): boolean {
+  const te = req.headers['transfer-encoding'];
+  const len = req.headers['content-length'];
+  return te !== undefined || (len !== undefined && len !== '0');
+}
+
+/**
+ * Only `application/json` bodies are read; a body of another type is `incorrect` rather than
+ * silently ignored. Non-finite numbers (JSON `1e999` reads as Infinity) are refused: send them
+ * as `{"#double": "Infinity"}`.
+ */
+export function jsonBody(maxBodyBytes: number): RequestHandler[] {
+  const checkType = (req: Request, _res: Response, next: NextFunction): void => {
+    if (hasBody(req) && !req.is('application/json')) {
+      const type = req.headers['content-type'] ?? '(none)';
+      next(incorrect('http/unsupported-media-type', `Request bodies must be JSON (Content-Type: application/json), got ${type}`, { contentType: type }));
+      return;
+    }
+    next();
+  };
+  const parse = express.json({
+    limit: maxBodyBytes,
+    strict: false,
+    type: 'application/json',
+    reviver: (_key: string, value: unknown) => {
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        throw new SyntaxError('a number is too large for a double; send it as {"#bigint": "…"} or {"#double": "Infinity"}');
+      }
+      return value;
+    },
+  });
+  return [checkType, parse];
+}
+
+/** The body as an object: absent is `{}`; anything but a JSON object is `incorrect`. */
+export function bodyOf(req: Request): Body {
+  const b: unknown = req.body;
+  if (b === undefined || b === null) return {};
+  if (typeof b !== 'object' || Array.isArray(b)) {
+    throw incorrect('http/invalid-body', `The request body must be a JSON object, got ${Array.isArray(b) ? 'an array' : typeof b}`);
+  }
+  return b as Body;
+}
+
+/** A data field, decoded from the wire encoding. */
+export function wireField(body: Body, name: string, required: true): unknown;
+export function wireField(body: Body, name: string, required?: false): unknown | undefined;
+export function wireField(body: Body, name: string, required = false): unknown {
+  const raw = body[name];
+  if (raw === undefined) {
+    if (required) throw incorrect('http/missing-field', `The request body needs the field "${name}"`, { field: name });
+    return undefined;
+  }
+  return fromWire(raw);
+}
+
+export function intField(body: Body, name: string, opts: { min?: number; max?: number } = {}): number | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  const min = opts.min ?? 0;
+  const max = opts.max ?? Number.MAX_SAFE_INTEGER;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw incorrect('http/invalid-field', `The field "${name}" must be an integer from ${min} to ${max}, got ${describeValue(v)}`, { field: name });
+  }
+  return v;
+}
+
+export function stringField(body: Body, name: string, required: true): string;
+export function stringField(body: Body, name: string, required?: false): string | undefined;
+export function stringField(body: Body, name: string, required = false): string | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) {
+    if (required) throw incorrect('http/missing-field', `The request body needs the field "${name}"`, { field: name });
+    return undefined;
+  }
+  if (typeof v !== 'string') throw incorrect('http/invalid-field', `The field "${name}" must be a string, got ${describeValue(v)}`, { field: name });
+  return v;
+}
+
+export function boolField(body: Body, name: string): boolean | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw incorrect('http/invalid-field', `The field "${name}" must be true or false, got ${describeValue(v)}`, { field: name });
+  return v;
+}
+
+export function arrayField(body: Body, name: string): unknown[] | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw incorrect('http/invalid-field', `The field "${name}" must be an array, got ${describeValue(v)}`, { field: name });
+  return v;
+}
+
+/** An integer from a query-string parameter. */
+export function intParam(req: Request, name: string): number | undefined {
+  const v = req.query[name];
+  if (v === undefined || v === '') return undefined;
+  const n = typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) throw incorrect('http/invalid-parameter', `The query parameter "${name}" must be a non-negative integer, got ${describeValue(v)}`, { parameter: name });
+  return n;
+}

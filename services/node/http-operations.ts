@@ -1,0 +1,164 @@
+/**
+ * The node's use-cases behind the HTTP routes: each takes validated, decoded arguments and
+ * returns public JS values (the wire encoding happens in the routes). They call the same engine
+ * functions as the in-process client (services/client/local-db.ts), so local and remote answers
+ * agree.
+ */
+import * as api from '../engine/api';
+import type { Db as EngineDb } from '../engine/db';
+import { incorrect } from '../engine/errors';
+import { pullMany as enginePullMany, parsePullPattern, pullSelector } from '../engine/pull';
+import { q as engineQ } from '../engine/query';
+import { transact as engineTransact } from '../engine/transact';
+import type { HttpLimits } from './config';
+import type { Databases } from './databases';
+import { DbValues, type DbSpec } from './http-db-values';
+import { MAX_TX_DATOMS } from './transactor';
+
+/** A public transaction report: what `/transact` and `/with` answer. */
+export interface TxResponse {
+  /** The t of the transaction (of the value after it). */
+  readonly t: number;
+  /** The t of the value before it. */
+  readonly basisT: number;
+  readonly txData: api.PublicDatom[];
+  readonly tempids: Record<string, number>;
+}
+
+export interface QueryOptions {
+  readonly timeout?: number;
+  readonly offset?: number;
+  readonly limit?: number;
+}
+
+/** A query input: a database value by descriptor, or a plain value. */
+export type QueryInput = { readonly db: { readonly name: string; readonly spec: DbSpec } } | { readonly value: unknown };
+
+export interface NodeOperationsOptions {
+  readonly databases: Databases;
+  readonly nodeId: string;
+  readonly limits: HttpLimits;
+  /** The node preferred for a database's writes (cluster code refines it; default: this node). */
+  readonly preferredNodeFor?: (name: string) => string | Promise<string>;
+}
+
+export class NodeOperations {
+  readonly values: DbValues;
+  private readonly databases: Databases;
+
+  constructor(private readonly opts: NodeOperationsOptions) {
+    this.databases = opts.databases;
+    this.values = new DbValues(opts.databases);
+  }
+
+  async listDatabases(): Promise<string[]> {
+    return [...(await this.databases.list())].sort();
+  }
+
+  async createDatabase(name: string): Promise<{ name: string; created: boolean }> {
+    const r = await this.databases.create(name);
+    return { name, created: r.created };
+  }
+
+  async deleteDatabase(name: string): Promise<{ name: string; deleted: boolean }> {
+    return { name, deleted: await this.databases.delete(name) };
+  }
+
+  async describeDatabase(name: string, basisT?: number): Promise<{ name: string; t: number; preferredNode: string }> {
+    const { latest } = await this.values.latest(name, basisT);
+    const preferredNode = this.opts.preferredNodeFor ? await this.opts.preferredNodeFor(name) : this.opts.nodeId;
+    return { name, t: latest.t, preferredNode };
+  }
+
+  async transact(name: string, txData: unknown, txId?: string): Promise<TxResponse & { duplicate: boolean }> {
+    const host = await this.databases.host(name);
+    const r = await host.transact(txData, txId);
+    if (!r.duplicate) {
+      this.values.remember(host, r.dbBefore);
+      this.values.remember(host, r.dbAfter);
+    }
+    return {
+      t: r.t,
+      basisT: r.t - 1,
+      txData: r.txData.map((d) => api.publicDatom(r.dbAfter, d)),
+      tempids: r.tempids,
+      duplicate: r.duplicate,
+    };
+  }
+
+  /** Runs a query; `inputs` are all of its inputs, database values first as the query names them. */
+  async q(query: unknown, inputs: readonly QueryInput[], opts: QueryOptions): Promise<unknown> {
+    const timeout = this.queryTimeout(opts.timeout);
+    const engineInputs = await Promise.all(
+      inputs.map(async (x) => ('db' in x ? (await this.values.resolve(x.db.name, x.db.spec)).db : x.value)),
+    );
+    return engineQ(query, engineInputs, { timeout, offset: opts.offset, limit: opts.limit });
+  }
+
+  private queryTimeout(asked: number | undefined): number {
+    const { defaultQueryTimeoutMs, maxQueryTimeoutMs } = this.opts.limits;
+    if (asked === undefined) return defaultQueryTimeoutMs;
+    if (!Number.isSafeInteger(asked) || asked <= 0) {
+      throw incorrect('query/invalid-timeout', `A query timeout must be a positive number of milliseconds, got ${asked}`);
+    }
+    if (asked > maxQueryTimeoutMs) {
+      throw incorrect('query/timeout-too-large', `A query timeout of ${asked} ms exceeds the maximum of ${maxQueryTimeoutMs} ms`, { timeout: asked, limit: maxQueryTimeoutMs });
+    }
+    return asked;
+  }
+
+  async pull(name: string, spec: DbSpec, selector: unknown, eid: unknown): Promise<unknown> {
+    const { db } = await this.values.resolve(name, spec);
+    return pullSelector(db, selector, eid);
+  }
+
+  async pullMany(name: string, spec: DbSpec, selector: unknown, eids: unknown): Promise<unknown> {
+    const { db } = await this.values.resolve(name, spec);
+    if (!Array.isArray(eids)) throw incorrect('pull/invalid-eids', 'pullMany expects an array of entity identifiers');
+    const pattern = parsePullPattern(selector);
+    return enginePullMany(db, pattern, eids.map((e) => db.requireEntid(e)));
+  }
+
+  async datoms(name: string, spec: DbSpec, index: unknown, components: readonly unknown[]): Promise<api.PublicDatom[]> {
+    const { db } = await this.values.resolve(name, spec);
+    return api.datoms(db, index, components);
+  }
+
+  async indexRange(name: string, spec: DbSpec, attr: unknown, start: unknown, end: unknown): Promise<api.PublicDatom[]> {
+    const { db } = await this.values.resolve(name, spec);
+    return api.indexRange(db, attr, start, end);
+  }
+
+  async txRange(name: string, basisT: number | undefined, start: unknown, end: unknown): Promise<Array<{ t: number; data: api.PublicDatom[] }>> {
+    const { latest } = await this.values.latest(name, basisT);
+    return api.txRange(latest, start as number | Date | null | undefined, end as number | Date | null | undefined);
+  }
+
+  /** A speculative transaction; `instant` lets the client name the result in later requests. */
+  async with(name: string, spec: DbSpec, txData: unknown): Promise<TxResponse & { instant: number }> {
+    const { db } = await this.values.resolve(name, spec, { exact: true });
+    const instant = Date.now();
+    const r = engineTransact(db, txData, { now: instant, maxDatoms: MAX_TX_DATOMS });
+    return {
+      t: r.dbAfter.t,
+      basisT: r.dbBefore.t,
+      txData: r.txData.map((d) => api.publicDatom(r.dbAfter, d)),
+      tempids: r.tempids,
+      instant,
+    };
+  }
+
+  async stats(name: string, spec: DbSpec): Promise<ReturnType<EngineDb['stats']>> {
+    const { db } = await this.values.resolve(name, spec, { exact: true });
+    return db.stats();
+  }
+
+  /** Catches up with the log (and to at least `t`); answers the latest t. */
+  async sync(name: string, t?: number): Promise<{ t: number }> {
+    const host = await this.databases.host(name);
+    await host.catchUp();
+    const latest = await host.awaitBasis(t);
+    this.values.remember(host, latest);
+    return { t: latest.t };
+  }
+}

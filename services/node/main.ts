@@ -1,0 +1,147 @@
+/**
+ * The node process: configuration from the environment, storage, the HTTP server, polling of
+ * the log, and graceful shutdown. `startNode` is the same without the process around it (tests
+ * and the local cluster use it).
+ *
+ * When ready, the process prints one line to stdout — `{"event":"listening","port":…,"nodeId":…}`
+ * — which the local cluster's supervisor waits for. Logs go to stderr as JSON (pino).
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { createNodeApp } from './app';
+import { adminKeyCheck, type AccessKeyCheck } from './auth';
+import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, loadConfig, nodeConfig, type NodeConfig, type NodeConfigInput } from './config';
+import { Databases } from './databases';
+import { NodeLifecycle } from './http-lifecycle';
+import { CatalogStore, createDynamoClient, ensureTables, LogStore, tableNames } from './storage';
+import type { ClusterNode } from './routes/context';
+
+export interface RunningNode {
+  readonly url: string;
+  readonly port: number;
+  readonly nodeId: string;
+  readonly databases: Databases;
+  readonly lifecycle: NodeLifecycle;
+  readonly server: Server;
+  /** Fails /health, stops accepting, drains in-flight requests, closes. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartNodeOptions {
+  readonly logger?: Logger;
+  /** Replaces the admin-key check (e.g. with scoped keys from the catalog). */
+  readonly accessKeys?: AccessKeyCheck;
+  readonly preferredNodeFor?: (name: string) => string | Promise<string>;
+  readonly clusterNodes?: () => Promise<readonly ClusterNode[]>;
+}
+
+export async function startNode(input: NodeConfig | NodeConfigInput, options: StartNodeOptions = {}): Promise<RunningNode> {
+  const config = nodeConfig(input);
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { nodeId: config.nodeId } }, pino.destination(2));
+  const dynamo = createDynamoClient({
+    ...(config.storageEndpoint !== undefined ? { endpoint: config.storageEndpoint } : {}),
+    ...(config.region !== undefined ? { region: config.region } : {}),
+  });
+  const names = tableNames({
+    ...(config.catalogTable !== undefined ? { catalogTable: config.catalogTable } : {}),
+    ...(config.logTable !== undefined ? { logTable: config.logTable } : {}),
+  });
+  try {
+    if (config.createTables) await ensureTables(dynamo, names);
+  } catch (e) {
+    dynamo.destroy();
+    throw e;
+  }
+  const databases = new Databases(new CatalogStore(dynamo, names), new LogStore(dynamo, names));
+  const lifecycle = new NodeLifecycle();
+  let nodeUrl = config.nodeUrl ?? '';
+  const app = createNodeApp({
+    databases,
+    nodeId: config.nodeId,
+    accessKeys: options.accessKeys ?? adminKeyCheck([config.adminKey]),
+    logger,
+    limits: config.limits,
+    lifecycle,
+    ...(options.preferredNodeFor ? { preferredNodeFor: options.preferredNodeFor } : {}),
+    clusterNodes: options.clusterNodes ?? (async () => [{ id: config.nodeId, url: nodeUrl, pid: process.pid, healthy: !lifecycle.draining }]),
+  });
+
+  const server = app.listen(config.port, config.host);
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  }).catch((e: unknown) => {
+    dynamo.destroy();
+    throw e;
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  if (nodeUrl === '') nodeUrl = url;
+
+  // Polling backs up catch-up on demand: a database another node writes to stays fresh here.
+  let polling = false;
+  const poll = config.pollIntervalMs > 0
+    ? setInterval(() => {
+      if (polling) return;
+      polling = true;
+      databases.pollAll().finally(() => {
+        polling = false;
+      });
+    }, config.pollIntervalMs)
+    : undefined;
+  poll?.unref();
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      lifecycle.startDraining();
+      logger.info({ inFlight: lifecycle.inFlight }, 'draining');
+      if (config.drainDelayMs > 0) await new Promise((r) => setTimeout(r, config.drainDelayMs));
+      if (poll) clearInterval(poll);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const idle = await lifecycle.whenIdle(config.drainTimeoutMs);
+      if (!idle) logger.warn({ inFlight: lifecycle.inFlight }, 'drain timeout: closing connections with requests in flight');
+      // Keep-alive connections that carried the last responses close now.
+      server.closeAllConnections();
+      await closed;
+      dynamo.destroy();
+      logger.info('closed');
+    })();
+    return closing;
+  };
+
+  logger.info({ url, port }, 'listening');
+  return { url, port, nodeId: config.nodeId, databases, lifecycle, server, close };
+}
+
+/** The process entry point: `node main.js` (bundled) or `tsx services/node/main.ts`. */
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = loadConfig(env);
+  const node = await startNode(config);
+  process.stdout.write(`${JSON.stringify({ event: 'listening', port: node.port, nodeId: node.nodeId, url: node.url })}\n`);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${JSON.stringify({ level: 30, time: Date.now(), nodeId: node.nodeId, signal, msg: 'shutting down' })}\n`);
+    node.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    const err = e as { category?: string; code?: string; message?: string };
+    process.stderr.write(`${JSON.stringify({ level: 60, time: Date.now(), msg: 'node failed to start', category: err.category, code: err.code, error: err.message ?? String(e) })}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,12 @@
+/** `GET /v1/cluster`: the nodes of the system as this node sees them. */
+import { Router } from 'express';
+import { route } from '../http-errors';
+import { sendWire, type RouteContext } from './context';
+
+export function clusterRoutes(ctx: RouteContext): Router {
+  const r = Router();
+  r.get('/cluster', route(async (_req, res) => {
+    sendWire(res, { nodes: await ctx.clusterNodes() });
+  }));
+  return r;
+}

@@ -1,0 +1,42 @@
+/**
+ * Databases: list, create, delete, and describe one (`{ name, t, preferredNode }`).
+ *
+ *   GET    /v1/databases                 → { databases: [name, …] }
+ *   POST   /v1/databases   { name }      → { name, created }   (201 when created, 200 when it existed)
+ *   GET    /v1/databases/:name?basisT=t  → { name, t, preferredNode }
+ *   DELETE /v1/databases/:name           → { name, deleted }
+ */
+import { Router } from 'express';
+import { authorize, principalOf } from '../auth';
+import { bodyOf, intParam, stringField } from '../http-body';
+import { route } from '../http-errors';
+import { sendWire, type RouteContext } from './context';
+
+export function databaseRoutes(ctx: RouteContext): Router {
+  const r = Router();
+
+  r.get('/databases', route(async (_req, res) => {
+    authorize(principalOf(res), { kind: 'list-databases' });
+    sendWire(res, { databases: await ctx.ops.listDatabases() });
+  }));
+
+  r.post('/databases', route(async (req, res) => {
+    authorize(principalOf(res), { kind: 'admin' });
+    const name = stringField(bodyOf(req), 'name', true);
+    const out = await ctx.ops.createDatabase(name);
+    sendWire(res, out, out.created ? 201 : 200);
+  }));
+
+  r.get('/databases/:name', route(async (req, res) => {
+    const name = req.params.name!;
+    authorize(principalOf(res), { kind: 'read', db: name });
+    sendWire(res, await ctx.ops.describeDatabase(name, intParam(req, 'basisT')));
+  }));
+
+  r.delete('/databases/:name', route(async (req, res) => {
+    authorize(principalOf(res), { kind: 'admin' });
+    sendWire(res, await ctx.ops.deleteDatabase(req.params.name!));
+  }));
+
+  return r;
+}

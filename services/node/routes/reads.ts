@@ -1,0 +1,118 @@
+/**
+ * Reads of a database value. Each body describes the value with `basisT` (the t the client has
+ * seen: the node catches up to it first), `asOf`, `since`, `history` and `with` (speculative
+ * transactions); see services/node/http-db-values.ts.
+ *
+ *   POST /v1/databases/:name/q           { query, args?, inputs?, timeout?, offset?, limit? } → { result }
+ *   POST /v1/databases/:name/pull        { selector, eid }          → { result }
+ *   POST /v1/databases/:name/pull-many   { selector, eids }         → { result }
+ *   POST /v1/databases/:name/datoms      { index, components? }     → { datoms }
+ *   POST /v1/databases/:name/index-range { attr, start?, end? }     → { datoms }
+ *   POST /v1/databases/:name/tx-range    { start?, end? }           → { txs: [{ t, data }] }
+ *   POST /v1/databases/:name/with        { txData }                 → { t, basisT, txData, tempids, instant }
+ *   POST /v1/databases/:name/stats       {}                         → { datoms, attrs, t }
+ *   POST /v1/databases/:name/sync        { t? }                     → { t }
+ */
+import { Router } from 'express';
+import { incorrect } from '../../engine/errors';
+import { fromWire } from '../../engine/wire';
+import { authorize, principalOf, type Principal } from '../auth';
+import { arrayField, bodyOf, intField, wireField, type Body } from '../http-body';
+import { dbInput, parseDbSpec } from '../http-db-values';
+import { route } from '../http-errors';
+import type { QueryInput } from '../http-operations';
+import { sendWire, type RouteContext } from './context';
+
+export function readRoutes(ctx: RouteContext): Router {
+  const r = Router();
+  const spec = (body: Body) => parseDbSpec(body, ctx.limits.maxWithChain);
+  const readable = (res: Parameters<typeof principalOf>[0], name: string): void => authorize(principalOf(res), { kind: 'read', db: name });
+
+  r.post('/databases/:name/q', route(async (req, res) => {
+    const name = req.params.name!;
+    readable(res, name);
+    const body = bodyOf(req);
+    const query = wireField(body, 'query', true);
+    const principal = principalOf(res);
+    const decode = (x: unknown): QueryInput => decodeQueryInput(x, name, principal, ctx.limits.maxWithChain);
+    const all = arrayField(body, 'inputs');
+    const inputs = all !== undefined
+      ? all.map(decode)
+      : [{ db: { name, spec: spec(body) } }, ...(arrayField(body, 'args') ?? []).map(decode)];
+    const result = await ctx.ops.q(query, inputs, {
+      timeout: intField(body, 'timeout', { min: 1 }),
+      offset: intField(body, 'offset'),
+      limit: intField(body, 'limit', { min: -1 }),
+    });
+    sendWire(res, { result });
+  }));
+
+  r.post('/databases/:name/pull', route(async (req, res) => {
+    const name = req.params.name!;
+    readable(res, name);
+    const body = bodyOf(req);
+    sendWire(res, { result: await ctx.ops.pull(name, spec(body), wireField(body, 'selector', true), wireField(body, 'eid', true)) });
+  }));
+
+  r.post('/databases/:name/pull-many', route(async (req, res) => {
+    const name = req.params.name!;
+    readable(res, name);
+    const body = bodyOf(req);
+    sendWire(res, { result: await ctx.ops.pullMany(name, spec(body), wireField(body, 'selector', true), wireField(body, 'eids', true)) });
+  }));
+
+  r.post('/databases/:name/datoms', route(async (req, res) => {
+    const name = req.params.name!;
+    readable(res, name);
+    const body = bodyOf(req);
+    const components = (arrayField(body, 'components') ?? []).map((x) => fromWire(x));
+    sendWire(res, { datoms: await ctx.ops.datoms(name, spec(body), wireField(body, 'index', true), components) });
+  }));
+
+  r.post('/databases/:name/index-range', route(async (req, res) => {
+    const name = req.params.name!;
+    readable(res, name);
+    const body = bodyOf(req);
+    const datoms = await ctx.ops.indexRange(name, spec(body), wireField(body, 'attr', true), wireField(body, 'start'), wireField(body, 'end'));
+    sendWire(res, { datoms });
+  }));
+
+  r.post('/databases/:name/tx-range', route(async (req, res) => {
+    const name = req.params.name!;
+    readable(res, name);
+    const body = bodyOf(req);
+    const txs = await ctx.ops.txRange(name, intField(body, 'basisT'), wireField(body, 'start'), wireField(body, 'end'));
+    sendWire(res, { txs });
+  }));
+
+  r.post('/databases/:name/with', route(async (req, res) => {
+    const name = req.params.name!;
+    readable(res, name);
+    const body = bodyOf(req);
+    sendWire(res, await ctx.ops.with(name, spec(body), wireField(body, 'txData', true)));
+  }));
+
+  r.post('/databases/:name/stats', route(async (req, res) => {
+    const name = req.params.name!;
+    readable(res, name);
+    sendWire(res, await ctx.ops.stats(name, spec(bodyOf(req))));
+  }));
+
+  r.post('/databases/:name/sync', route(async (req, res) => {
+    const name = req.params.name!;
+    readable(res, name);
+    sendWire(res, await ctx.ops.sync(name, intField(bodyOf(req), 't')));
+  }));
+
+  return r;
+}
+
+/** A query input: `{ "#db": { name?, basisT?, … } }` is a database value, anything else a value. */
+function decodeQueryInput(x: unknown, defaultName: string, principal: Principal | undefined, maxWithChain: number): QueryInput {
+  const d = dbInput(x);
+  if (d === undefined) return { value: fromWire(x) };
+  const name = d.name ?? defaultName;
+  if (typeof name !== 'string') throw incorrect('http/invalid-field', 'A {"#db": …} input names its database with a string "name"');
+  authorize(principal, { kind: 'read', db: name });
+  return { db: { name, spec: parseDbSpec(d, maxWithChain, `database ${name}`) } };
+}

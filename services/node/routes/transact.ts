@@ -1,0 +1,30 @@
+/**
+ * `POST /v1/databases/:name/transact` `{ txData, txId? }` → `{ t, basisT, txData, tempids,
+ * duplicate }`. `txData` is EDN text or wire-encoded JS data; `txId` is the idempotency key a
+ * retrying client sends again (a retry of a committed id answers the original result with
+ * `duplicate: true` and commits nothing).
+ */
+import { Router } from 'express';
+import { incorrect } from '../../engine/errors';
+import { authorize, principalOf } from '../auth';
+import { bodyOf, stringField, wireField } from '../http-body';
+import { route } from '../http-errors';
+import { sendWire, type RouteContext } from './context';
+
+const TX_ID = /^[\x21-\x7e]{1,128}$/;
+
+export function transactRoutes(ctx: RouteContext): Router {
+  const r = Router();
+  r.post('/databases/:name/transact', route(async (req, res) => {
+    const name = req.params.name!;
+    authorize(principalOf(res), { kind: 'write', db: name });
+    const body = bodyOf(req);
+    const txData = wireField(body, 'txData', true);
+    const txId = stringField(body, 'txId');
+    if (txId !== undefined && !TX_ID.test(txId)) {
+      throw incorrect('http/invalid-tx-id', 'txId must be 1-128 printable ASCII characters without spaces (a UUID is a good choice)', { field: 'txId' });
+    }
+    sendWire(res, await ctx.ops.transact(name, txData, txId));
+  }));
+  return r;
+}
