@@ -148,6 +148,7 @@ export class NodeFleet extends Construct {
       },
     };
     const environment = Object.entries(props.environment).map(([k, v]) => `${k}=${v}`);
+    const healthChecks = Math.floor((NODE_HEALTH_GRACE.toSeconds() - 60) / 5);
 
     // Any failing command ends the script; the exit trap then signals failure and the deploy rolls back.
     userData.addCommands('set -euo pipefail');
@@ -217,9 +218,10 @@ export class NodeFleet extends Construct {
       '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/datalith.json',
       'systemctl daemon-reload',
       'systemctl enable --now datalith-node',
-      // Signal success only once the node answers its health check, as the load balancer will ask it.
-      `for attempt in $(seq 1 120); do curl -sf -o /dev/null http://127.0.0.1:${props.nodePort}/health && exit 0; sleep 5; done`,
-      `echo "datalith-node did not answer /health on port ${props.nodePort} within 10 minutes" >&2`,
+      // Signal success only once the node answers its health check, as the load balancer will ask it;
+      // give up (and signal failure) before the grace period ends and the group replaces the node.
+      `for attempt in $(seq 1 ${healthChecks}); do curl -sf -o /dev/null http://127.0.0.1:${props.nodePort}/health && exit 0; sleep 5; done`,
+      `echo "datalith-node did not answer /health on port ${props.nodePort} within ${healthChecks * 5} seconds" >&2`,
       'exit 1',
     );
   }
