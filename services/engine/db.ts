@@ -11,11 +11,11 @@ import {
   CURRENT_ORDER, Datom, FIRST_USER_EID, HISTORY_ORDER, TX0, tToTx, txToT, type IndexName,
 } from './datom';
 import { describeValue, incorrect } from './errors';
-import { Keyword } from './edn';
+import { EdnList, Keyword } from './edn';
 import {
   bootstrapDatoms, buildSchema, attributeFromDatoms, SYS, type Attribute, type Schema,
 } from './schema';
-import { compareValues, keywordText, type Value } from './values';
+import { coerceScalar, compareValues, type TupleElementType, type Value } from './values';
 
 export type Indexes = { readonly [K in IndexName]: SortedSet<Datom> };
 
@@ -244,11 +244,35 @@ export class Db {
     return e;
   }
 
+  /**
+   * The stored form of a lookup ref's value: refs resolved (undefined when they name nothing),
+   * keywords as text, tuples element by element (composites by their members' types). A value
+   * of the wrong type is kept as given, so it simply matches nothing.
+   */
   private normalizeLookupValue(attr: Attribute, v: unknown): Value | undefined {
+    if (v instanceof EdnList) v = v.items;
+    if (attr.valueType === 'tuple') {
+      if (!Array.isArray(v)) return v as Value;
+      const out: Value[] = [];
+      for (let i = 0; i < v.length; i++) {
+        const x: unknown = v[i];
+        if (x === null || x === undefined) {
+          out.push(null);
+          continue;
+        }
+        const t = attr.tupleAttrs
+          ? this.attr(attr.tupleAttrs[i] ?? -1)?.valueType
+          : attr.tupleTypes ? attr.tupleTypes[i] : attr.tupleType;
+        if (t === 'ref') {
+          const e = this.entid(x instanceof EdnList ? x.items : x);
+          if (e === undefined) return undefined;
+          out.push(e);
+        } else out.push(t === undefined || t === null || t === 'tuple' ? (x as Value) : lookupScalar(attr.ident, t, x));
+      }
+      return out;
+    }
     if (attr.valueType === 'ref') return this.entid(v);
-    if (attr.valueType === 'keyword') return keywordText(v) ?? (v as Value);
-    if (v instanceof Keyword) return v.toString();
-    return v as Value;
+    return lookupScalar(attr.ident, attr.valueType, v);
   }
 
   // ---- index access --------------------------------------------------------------------------
@@ -382,6 +406,14 @@ export class Db {
       if (count > 0) attrs[a.ident] = { count };
     }
     return { datoms: this.state.current.eavt.size, attrs, t: this.state.t };
+  }
+}
+
+function lookupScalar(ident: string, type: TupleElementType, v: unknown): Value {
+  try {
+    return coerceScalar(ident, type, v);
+  } catch {
+    return v instanceof Keyword ? v.toString() : (v as Value);
   }
 }
 

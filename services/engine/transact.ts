@@ -45,6 +45,8 @@ interface RetractEntityOp { readonly op: 'retractEntity'; readonly e: ERef }
 type Op = AddOp | RetractOp | CasOp | RetractEntityOp;
 
 export const TX_TEMPID = 'datomic.tx';
+/** Datomic limits strings inside tuples to 256 characters. */
+export const MAX_TUPLE_STRING_LENGTH = 256;
 
 const isList = (x: unknown): x is unknown[] | EdnList => Array.isArray(x) || x instanceof EdnList;
 const listItems = (x: unknown[] | EdnList): unknown[] => (Array.isArray(x) ? x : x.items);
@@ -133,12 +135,23 @@ class TxBuilder {
   }
 
   private tupleValue(a: Attribute, v: unknown): Value {
-    if (a.tupleAttrs) {
-      throw incorrect('db.error/composite-tuple', `Composite tuple attribute ${a.ident} is maintained by the database and cannot be asserted`, { attribute: a.ident });
-    }
     if (v instanceof EdnList) v = v.items;
     if (!Array.isArray(v)) {
       throw incorrect('db.error/wrong-type-for-attribute', `Value ${describeValue(v)} is not a valid tuple for attribute ${a.ident}`, { attribute: a.ident, value: describeValue(v) });
+    }
+    if (a.tupleAttrs) {
+      // A composite is maintained by the database. Datomic accepts its value in transaction data
+      // only to name the entity (upsert through a unique composite); it must then equal the
+      // value computed from the member attributes (checked once the transaction is applied).
+      if (v.length !== a.tupleAttrs.length) {
+        throw incorrect('db.error/wrong-type-for-attribute', `Composite tuple for attribute ${a.ident} must have ${a.tupleAttrs.length} elements, got ${v.length}`, { attribute: a.ident, value: describeValue(v) });
+      }
+      return v.map((x, i) => {
+        if (x === null || x === undefined) return null;
+        const part = this.db.attr(a.tupleAttrs![i]!)!;
+        if (part.valueType === 'ref') return this.db.requireEntid(x instanceof EdnList ? x.items : x);
+        return coerceScalar(a.ident, part.valueType as TupleElementType, x);
+      });
     }
     const types: TupleElementType[] = a.tupleTypes ? [...a.tupleTypes] : new Array(v.length).fill(a.tupleType);
     if (a.tupleTypes && v.length !== a.tupleTypes.length) {
@@ -150,8 +163,12 @@ class TxBuilder {
     return v.map((x, i) => {
       if (x === null || x === undefined) return null;
       const t = types[i]!;
-      if (t === 'ref') return this.db.requireEntid(x);
-      return coerceScalar(a.ident, t, x);
+      if (t === 'ref') return this.db.requireEntid(x instanceof EdnList ? x.items : x);
+      const y = coerceScalar(a.ident, t, x);
+      if (typeof y === 'string' && t === 'string' && y.length > MAX_TUPLE_STRING_LENGTH) {
+        throw incorrect('db.error/string-too-long', `String of ${y.length} characters in a tuple of attribute ${a.ident} exceeds the limit of ${MAX_TUPLE_STRING_LENGTH}`, { attribute: a.ident, length: y.length, limit: MAX_TUPLE_STRING_LENGTH });
+      }
+      return y;
     });
   }
 
@@ -240,6 +257,9 @@ class TxBuilder {
       case ':db/retract': {
         if (form.length !== 3 && form.length !== 4) throw incorrect('db.error/invalid-tx-data', `:db/retract takes an entity, an attribute and optionally a value: ${describeValue(form)}`);
         const a = this.db.requireAttr(form[2]);
+        if (a.tupleAttrs) {
+          throw incorrect('db.error/composite-tuple', `Composite tuple attribute ${a.ident} is maintained by the database and cannot be retracted; retract its attributes instead`, { attribute: a.ident });
+        }
         const e = this.entityRef(form[1], where);
         this.ops.push({ op: 'retract', e, a, v: form.length === 4 ? this.value(a, form[3], where) : undefined });
         return;
@@ -304,9 +324,15 @@ export function transact(db: Db, txData: unknown, opts: TransactOptions = {}): T
   const cardOne = new Map<string, Datom>();
   const before = db;
 
+  // Composite values named in the transaction data: checked against the maintained value.
+  const namedComposites: Datom[] = [];
   const assert = (e: number, a: Attribute, v: Value): void => {
     const key = dkey(e, a.id, v);
     const d = new Datom(e, a.id, v, tx, true);
+    if (a.tupleAttrs) {
+      namedComposites.push(d);
+      return;
+    }
     delta.asked.set(key, d);
     if (a.cardinality === 'one') {
       const ck = `${e} ${a.id}`;
@@ -388,10 +414,22 @@ export function transact(db: Db, txData: unknown, opts: TransactOptions = {}): T
   for (const d of delta.adds.values()) txDatoms.push(d);
 
   let state = applyDatoms(db.state, txDatoms, instant);
-  const composites = compositeDelta(db, state, txDatoms, tx);
+  // Redundant assertions of member attributes count too: Datomic populates a composite the next
+  // time any member is transacted, "including no-op transactions of the same value".
+  const composites = compositeDelta(db, state, [...txDatoms, ...delta.asked.values()], tx);
   if (composites.length > 0) {
     state = applyDatoms(db.state, txDatoms.concat(composites), instant);
     txDatoms.push(...composites);
+  }
+  if (namedComposites.length > 0) {
+    const view = new Db(state);
+    for (const d of namedComposites) {
+      const current = view.values(d.e, d.a)[0];
+      if (current === undefined || !valuesEqual(current, d.v)) {
+        const ident = view.attr(d.a)!.ident;
+        throw incorrect('db.error/composite-tuple', `Composite tuple attribute ${ident} is maintained by the database: ${describeValue(d.v)} does not match the value ${describeValue(current ?? null)} of its attributes on entity ${d.e}`, { attribute: ident, value: describeValue(d.v), entity: d.e });
+      }
+    }
   }
   if (opts.maxDatoms !== undefined && txDatoms.length > opts.maxDatoms) {
     throw incorrect('db.error/transaction-too-large', `Transaction of ${txDatoms.length} datoms exceeds the limit of ${opts.maxDatoms}`, { datoms: txDatoms.length, limit: opts.maxDatoms });
@@ -580,11 +618,11 @@ function rebuildSchema(state: DbState, current: Indexes, touched: Set<number>): 
 }
 
 /** Assertions and retractions of composite tuples whose parts changed. */
-function compositeDelta(before: Db, state: DbState, txDatoms: readonly Datom[], tx: number): Datom[] {
+function compositeDelta(before: Db, state: DbState, touched: readonly Datom[], tx: number): Datom[] {
   const compositesOf = before.schema.compositesOf;
   if (compositesOf.size === 0) return [];
   const work = new Map<string, [number, number]>();
-  for (const d of txDatoms) {
+  for (const d of touched) {
     const comps = compositesOf.get(d.a);
     if (!comps) continue;
     for (const c of comps) work.set(`${d.e} ${c}`, [d.e, c]);
