@@ -23,7 +23,8 @@ import {
   bindingVars, clauseVars, termVars, type Binding, type Clause, type FnClause, type NotClause, type OrClause,
   type PatternClause, type PredClause, type Rule, type RuleCall, type Term,
 } from './parser';
-import { Rel, join, key1, keyOf, project } from './relation';
+import { Rel, join, key1, keyOf, prefixOf, project } from './relation';
+import { walk } from './scan';
 
 export type Source = Db | readonly unknown[];
 
@@ -189,7 +190,9 @@ interface Plan {
   range: { lo: ValueBound | null; hi: ValueBound | null; preds: PredClause[] } | null;
 }
 
-const LOOKUP_COST = 6;
+/** Relative cost of one index lookup and of one scanned datom in a hash join (measured). */
+const LOOKUP_COST = 1.5;
+const SCAN_COST = 1.5;
 
 function resolvePositions(c: PatternClause, rel: Rel, db: Db | null): { pos: Pos[]; attr: Attribute | undefined; none: boolean } {
   const pos: Pos[] = [];
@@ -300,7 +303,7 @@ function planPattern(c: PatternClause, rel: Rel, ctx: Ctx, dflt: string, pending
   }
   fan /= samples;
   const lookup = R * (LOOKUP_COST + fan);
-  const hash = scan + R * 2;
+  const hash = scan * SCAN_COST + R;
   const out = R * fan;
   if (hash < lookup) return { score: hash + out, mode: 'scan', pos, db, attr, range };
   return { score: lookup + out, mode: 'lookup', pos, db, attr, range: null };
@@ -394,7 +397,8 @@ function runPattern(c: PatternClause, rel: Rel, ctx: Ctx, dflt: string, pending:
       checkPos.push([first, i]);
     }
   }
-  const out = new Rel([...rel.vars, ...newVars], []);
+  const noBlank = pos[0]!.kind !== 0 && pos[1]!.kind !== 0 && pos[2]!.kind !== 0;
+  const out = new Rel([...rel.vars, ...newVars], [], rel.distinct && (newVars.length === 0 || (noBlank && plan.db !== null && !plan.db.isHistory)), prefixOf(rel));
   if (plan.mode === 'none') return out;
   if (plan.range !== null) for (const p of plan.range.preds) pending.splice(pending.indexOf(p), 1);
   const db = plan.db;
@@ -407,17 +411,21 @@ function runPattern(c: PatternClause, rel: Rel, ctx: Ctx, dflt: string, pending:
   const txPos = pos[3]!;
   // Checks done per datom beyond what the index walk guarantees.
   const needAddedCheck = addedPos.kind === 1 || addedPos.kind === 2;
-  const hist = db.isHistory;
 
   if (plan.mode === 'lookup') {
     let cur: unknown[] = [];
     let addedWant: unknown;
-    const cb = (d: Datom): void => {
+    let found = false;
+    const cb = (d: Datom): boolean | void => {
       if (needAddedCheck && d.added !== addedWant) return;
-      if (!hist && addedPos.kind === 3) { /* added is always true */ }
       for (let k = 0; k < checkPos.length; k++) {
         const [x, y] = checkPos[k]!;
         if (!sameValue(field(d, x), field(d, y))) return;
+      }
+      if (nOut === 0) {
+        // A pure filter (semi-join): one match is enough, and the row is kept as it is.
+        found = true;
+        return false;
       }
       const r = new Array(w + nOut);
       for (let k = 0; k < w; k++) r[k] = cur[k];
@@ -469,14 +477,20 @@ function runPattern(c: PatternClause, rel: Rel, ctx: Ctx, dflt: string, pending:
         if (v !== undefined) {
           const want = v;
           const inner = cb;
+          found = false;
           db.forDatoms(index, undefined, undefined, undefined, tx, (d) => {
             if ((++ctx.ticks & 4095) === 0) checkTime(ctx);
-            if (sameValue(d.v, want)) inner(d);
+            return sameValue(d.v, want) ? inner(d) : undefined;
           });
+          if (found) rows.push(row);
           continue;
         }
       }
-      db.forDatoms(index, c0, c1, c2, tx, cb);
+      if (nOut === 0) {
+        found = false;
+        walk(db, index, c0, c1, c2, tx, cb);
+        if (found) rows.push(row);
+      } else walk(db, index, c0, c1, c2, tx, cb);
     }
     out.rows = rows;
     return out;
@@ -502,10 +516,10 @@ function runPattern(c: PatternClause, rel: Rel, ctx: Ctx, dflt: string, pending:
   const ctx3 = txPos.kind === 1 ? txPos.value : undefined;
   if (plan.range !== null && ca !== undefined) {
     db.forAvetRange(ca as number, plan.range.lo, plan.range.hi, ctx3 === undefined ? collect : (d) => (d.tx === ctx3 ? collect(d) : undefined));
-  } else if (ce !== undefined) db.forDatoms('eavt', ce, ca, cv, ctx3, collect);
-  else if (ca !== undefined && cv !== undefined) db.forDatoms('avet', ca, cv, undefined, ctx3, collect);
-  else if (ca !== undefined) db.forDatoms('aevt', ca, undefined, undefined, ctx3, collect);
-  else if (cv !== undefined && typeof cv === 'number') db.forDatoms('vaet', cv, undefined, undefined, ctx3, collect);
+  } else if (ce !== undefined) walk(db, 'eavt', ce, ca, ca === undefined ? undefined : cv, ctx3, ca === undefined && cv !== undefined ? (d) => (sameValue(d.v, cv) ? collect(d) : undefined) : collect);
+  else if (ca !== undefined && cv !== undefined) walk(db, 'avet', ca, cv, undefined, ctx3, collect);
+  else if (ca !== undefined) walk(db, 'aevt', ca, undefined, undefined, ctx3, collect);
+  else if (cv !== undefined && typeof cv === 'number') walk(db, 'vaet', cv, undefined, undefined, ctx3, collect);
   else if (cv !== undefined) db.forDatoms('eavt', undefined, undefined, undefined, ctx3, (d) => (sameValue(d.v, cv) ? collect(d) : undefined));
   else db.forDatoms('eavt', undefined, undefined, undefined, ctx3, collect);
 
@@ -521,6 +535,10 @@ function runPattern(c: PatternClause, rel: Rel, ctx: Ctx, dflt: string, pending:
   }
   const srcRows = rel.rows;
   if (sharedPos.length === 0) {
+    if (nOut === 0) {
+      if (datoms.length > 0) out.rows = srcRows;
+      return out;
+    }
     if (w === 0 && srcRows.length === 1) {
       for (let j = 0; j < datoms.length; j++) {
         const d = datoms[j]!;
@@ -584,6 +602,10 @@ function runPattern(c: PatternClause, rel: Rel, ctx: Ctx, dflt: string, pending:
     for (let j = 0; j < ms.length; j++) {
       const d = ms[j]!;
       if (addedPos.kind === 2 && d.added !== row[addedPos.col]) continue;
+      if (nOut === 0) {
+        rows.push(row);
+        break;
+      }
       const r = new Array(w + nOut);
       for (let q = 0; q < w; q++) r[q] = row[q];
       for (let q = 0; q < nOut; q++) r[w + q] = field(d, outPos[q]!);
@@ -676,7 +698,7 @@ function runPred(c: PredClause, rel: Rel, ctx: Ctx, dflt: string): Rel {
       const cmp = typeof x === 'number' && typeof y === 'number' ? (x < y ? -1 : x > y ? 1 : 0) : (b.fn(x, y) ? (c.fn === '<' || c.fn === '<=' ? -1 : 1) : 0);
       if (typeof x === 'number' && typeof y === 'number' ? fast(cmp) : (b.fn(x, y) as boolean)) out.push(row);
     }
-    return new Rel(rel.vars, out);
+    return new Rel(rel.vars, out, rel.distinct, prefixOf(rel));
   }
   const args = new Array(gs.length);
   for (let i = 0; i < rows.length; i++) {
@@ -689,7 +711,7 @@ function runPred(c: PredClause, rel: Rel, ctx: Ctx, dflt: string): Rel {
     const r = callBuiltin(b, c.fn, args, c.text);
     if (r !== false && r !== null && r !== undefined) out.push(row);
   }
-  return new Rel(rel.vars, out);
+  return new Rel(rel.vars, out, rel.distinct, prefixOf(rel));
 }
 
 function runFn(c: FnClause, rel: Rel, ctx: Ctx, dflt: string): Rel {
@@ -698,7 +720,7 @@ function runFn(c: FnClause, rel: Rel, ctx: Ctx, dflt: string): Rel {
   // New variables of the binding form, in order; already bound ones are checked for equality.
   const bvars = [...new Set(bindingVars(c.binding))];
   const newVars = bvars.filter((v) => !rel.has(v));
-  const out = new Rel([...rel.vars, ...newVars], []);
+  const out = new Rel([...rel.vars, ...newVars], [], rel.distinct && (c.binding.t === 'bvar' || c.binding.t === 'btuple'), prefixOf(rel));
   const w = rel.vars.length;
   const args = new Array(gs.length);
   const binds = new Map<string, unknown>();
@@ -797,12 +819,12 @@ function runNot(c: NotClause, rel: Rel, ctx: Ctx, dflt: string): Rel {
   const input = project(rel, join);
   const res = evalClauses(c.clauses, input, ctx, src);
   if (res.rows.length === 0) return rel;
-  if (join.length === 0) return new Rel(rel.vars, []);
+  if (join.length === 0) return new Rel(rel.vars, [], true);
   const rcols = join.map((v) => res.col(v));
   const bad = new Set<unknown>();
   for (const r of res.rows) bad.add(keyOf(r, rcols));
   const lcols = join.map((v) => rel.col(v));
-  return new Rel(rel.vars, rel.rows.filter((r) => !bad.has(keyOf(r, lcols))));
+  return new Rel(rel.vars, rel.rows.filter((r) => !bad.has(keyOf(r, lcols))), rel.distinct, prefixOf(rel));
 }
 
 function runOr(c: OrClause, rel: Rel, ctx: Ctx, dflt: string): Rel {
@@ -825,7 +847,7 @@ function runOr(c: OrClause, rel: Rel, ctx: Ctx, dflt: string): Rel {
       rows.push(cols.map((i) => r[i]));
     }
   }
-  return join(rel, new Rel([...vars], rows));
+  return join(rel, new Rel([...vars], rows, true));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -914,7 +936,7 @@ function runRule(c: RuleCall, rel: Rel, ctx: Ctx, dflt: string): Rel {
     }
   }
   const w = rel.vars.length;
-  const out = new Rel([...rel.vars, ...newVars], []);
+  const out = new Rel([...rel.vars, ...newVars], [], rel.distinct && !c.args.some((a) => a.t === 'blank'), prefixOf(rel));
   for (let ri = 0; ri < rel.rows.length; ri++) {
     if ((++ctx.ticks & 1023) === 0) checkTime(ctx);
     const ans = table.answers.get(inKeys[ri]);
@@ -1025,7 +1047,7 @@ function evalBody(ctx: Ctx, t: RuleTable, r: Rule, inputs: unknown[][], delta: R
   ctx.delta = delta;
   let res: Rel;
   try {
-    res = evalClauses(r.clauses, new Rel(vars, rows), ctx, t.src);
+    res = evalClauses(r.clauses, new Rel(vars, rows, true), ctx, t.src);
   } finally {
     ctx.delta = saved;
   }

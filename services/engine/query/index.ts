@@ -82,7 +82,7 @@ export function q(query: unknown, inputs: readonly unknown[] = [], opts: QueryOp
   }
   const sources = new Map<string, Source>();
   let rules: Map<string, Rule[]> | null = null;
-  let rel = new Rel([], [[]]);
+  let rel = new Rel([], [[]], true);
   for (let i = 0; i < pq.in.length; i++) {
     const spec = pq.in[i]!;
     const value = inputs[i];
@@ -179,7 +179,15 @@ function bindInput(b: Binding, value: unknown): Rel {
     else go(fs[i]!, xs[i], () => tuple(fs, xs, i + 1, k));
   };
   go(b, value, emit);
-  return new Rel(vars, rows);
+  const seen = new Set<unknown>();
+  const all = vars.map((_, i) => i);
+  const uniq = rows.filter((r) => {
+    const k = keyOf(r, all);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return new Rel(vars, vars.length === 0 ? rows.slice(0, 1) : uniq, true);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,6 +273,19 @@ function distinctRows(rel: Rel, cols: number[], ctx: Ctx): unknown[][] {
   const n = cols.length;
   const identity = n === rel.vars.length && cols.every((c, i) => c === i);
   const out: unknown[][] = [];
+  let coversVarying = rel.distinct && new Set(cols).size === n;
+  for (let c = rel.constPrefix; coversVarying && c < rel.vars.length; c++) if (!cols.includes(c)) coversVarying = false;
+  if (coversVarying) {
+    // No duplicates to remove: reorder only (the rows are this query's own arrays).
+    if (identity) return rows;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const r = new Array(n);
+      for (let j = 0; j < n; j++) r[j] = row[cols[j]!];
+      out.push(r);
+    }
+    return out;
+  }
   if (n === 1) {
     const c = cols[0]!;
     const seen = new Set<unknown>();
@@ -312,7 +333,7 @@ function aggregate(pq: Query, rel: Rel, ctx: Ctx): unknown[][] {
     add(v);
   }
   const cols = allVars.map((v) => rel.col(v)).filter((c) => c >= 0);
-  const tuples = distinctRows(new Rel(rel.vars, rel.rows), cols, ctx);
+  const tuples = distinctRows(new Rel(rel.vars, rel.rows, false), cols, ctx);
   const pos = (v: string): number => allVars.indexOf(v);
   const groupIdx = find.map((f, i) => (f.t === 'agg' ? -1 : i)).filter((i) => i >= 0);
   const groupCols = groupIdx.map((i) => pos(elemVars(find[i]!)[0]!));

@@ -9,6 +9,10 @@ export class Rel {
   constructor(
     readonly vars: string[],
     public rows: unknown[][],
+    /** Known to hold no duplicate rows. */
+    public distinct = false,
+    /** The first constPrefix columns hold the same values in every row (bound by scalar inputs). */
+    public constPrefix = 0,
   ) {
     this.idx = new Map();
     for (let i = 0; i < vars.length; i++) this.idx.set(vars[i]!, i);
@@ -22,7 +26,7 @@ export class Rel {
 }
 
 /** The relation with one empty row: the identity of joins. */
-export const unitRel = (): Rel => new Rel([], [[]]);
+export const unitRel = (): Rel => new Rel([], [[]], true);
 
 /** Hashable key of one value. */
 export function key1(v: unknown): unknown {
@@ -45,7 +49,7 @@ export function keyOf(row: readonly unknown[], cols: readonly number[]): unknown
 export function project(rel: Rel, vars: readonly string[]): Rel {
   const cols = vars.map((v) => rel.col(v));
   const out: unknown[][] = [];
-  if (cols.length === 0) return new Rel([], rel.rows.length > 0 ? [[]] : []);
+  if (cols.length === 0) return new Rel([], rel.rows.length > 0 ? [[]] : [], true);
   const seen = new Set<unknown>();
   for (const row of rel.rows) {
     const k = keyOf(row, cols);
@@ -55,7 +59,7 @@ export function project(rel: Rel, vars: readonly string[]): Rel {
     for (let i = 0; i < cols.length; i++) r[i] = row[cols[i]!];
     out.push(r);
   }
-  return new Rel([...vars], out);
+  return new Rel([...vars], out, true);
 }
 
 /**
@@ -80,7 +84,7 @@ export function join(left: Rel, right: Rel): Rel {
         out.push(row);
       }
     }
-    return new Rel(vars, out);
+    return new Rel(vars, out, left.distinct && right.distinct, prefixOf(left));
   }
   const table = new Map<unknown, unknown[][]>();
   for (const r of right.rows) {
@@ -103,5 +107,10 @@ export function join(left: Rel, right: Rel): Rel {
       out.push(row);
     }
   }
-  return new Rel(vars, out);
+  return new Rel(vars, out, left.distinct && right.distinct, prefixOf(left));
+}
+
+/** The constant prefix a relation derived from `rel` (extending its rows) inherits. */
+export function prefixOf(rel: Rel): number {
+  return rel.rows.length <= 1 ? rel.vars.length : rel.constPrefix;
 }
