@@ -663,6 +663,9 @@ const SCHEMA_NAMES: Record<number, string> = {
   [SYS.tupleAttrs]: ':db/tupleAttrs', [SYS.tupleTypes]: ':db/tupleTypes', [SYS.tupleType]: ':db/tupleType',
 };
 
+/** Idents in the :db and :db.* namespaces, reserved for Datomic's schema. */
+const RESERVED_IDENT = /^:db(\.[^/]*)?\//;
+
 /** Datomic's schema rules: what may be added, what may change, what never changes. */
 function checkSchemaChanges(before: Db, after: Db, txDatoms: readonly Datom[]): void {
   const touched = new Set<number>();
@@ -677,6 +680,12 @@ function checkSchemaChanges(before: Db, after: Db, txDatoms: readonly Datom[]): 
         if (d.e === e && d.a !== SYS.doc) {
           throw incorrect('db.error/incompatible-schema-change', `System entity ${ident} cannot be changed`, { attribute: ident });
         }
+      }
+    }
+    if (e >= FIRST_USER_EID) {
+      const named = after.ident(e);
+      if (named !== undefined && named !== before.ident(e) && RESERVED_IDENT.test(named)) {
+        throw incorrect('db.error/reserved-ident', `${named} is reserved: names in the :db and :db.* namespaces are for Datomic's own schema`, { ident: named });
       }
     }
     if (!neu) {
@@ -712,6 +721,9 @@ function checkSchemaChanges(before: Db, after: Db, txDatoms: readonly Datom[]): 
       }
     } else if (neu.tupleAttrs || neu.tupleTypes || neu.tupleType) {
       throw incorrect('db.error/invalid-tuple-attribute', `Only :db.type/tuple attributes may have tuple properties (${neu.ident})`, { attribute: neu.ident });
+    }
+    if (neu.unique !== null && neu.cardinality !== 'one') {
+      throw incorrect('db.error/invalid-attribute', `Only cardinality-one attributes can be unique; ${neu.ident} is cardinality many`, { attribute: neu.ident });
     }
     if (neu.isComponent && neu.valueType !== 'ref') {
       throw incorrect('db.error/invalid-attribute', `:db/isComponent needs a ref attribute; ${neu.ident} is ${neu.valueType}`, { attribute: neu.ident });
