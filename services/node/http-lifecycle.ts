@@ -69,10 +69,17 @@ export function pendingLimit(lifecycle: NodeLifecycle, maxPending: number) {
   };
 }
 
-/** While draining, every response asks the client to open its next connection elsewhere. */
+/**
+ * While draining, every response asks the client to open its next connection elsewhere —
+ * decided when the response is written, so requests that arrived before the drain get it too.
+ */
 export function closeWhileDraining(lifecycle: NodeLifecycle) {
   return (_req: Request, res: Response, next: NextFunction): void => {
-    if (lifecycle.draining) res.setHeader('Connection', 'close');
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: Response, ...args: unknown[]) {
+      if (lifecycle.draining && !this.headersSent) this.setHeader('Connection', 'close');
+      return (writeHead as (...a: unknown[]) => Response).apply(this, args);
+    } as typeof res.writeHead;
     next();
   };
 }
