@@ -23,10 +23,16 @@ function install(): void {
   delete process.env[FD_ENV];
   delete process.env[GRACE_ENV];
 
+  // stdout is a pipe to the parent (the ready line): once the parent is gone, writing to it fails
+  // with EPIPE, which must not crash the shutdown.
+  const ignore = (): void => {};
+  process.stdout.on('error', ignore);
+
   let gone = false;
   const parentGone = (why: string): void => {
     if (gone) return;
     gone = true;
+    process.stderr.on('error', ignore);
     process.stderr.write(`${JSON.stringify({ event: 'parent-gone', pid: process.pid, why })}\n`);
     const force = setTimeout(() => process.exit(1), Number.isFinite(grace) && grace >= 0 ? grace : 5000);
     force.unref();

@@ -64,7 +64,10 @@ export function nodeArgsFor(entry: string): string[] {
 }
 
 export async function spawnChild<R>(opts: SpawnOptions<R>): Promise<ChildHandle<R>> {
+  // stderr goes straight to the log file (so the child's logging does not depend on this process
+  // staying alive); stdout comes through us for the ready line and is appended to the same file.
   const log = opts.logFile !== undefined ? openLog(opts.logFile) : undefined;
+  const errFd = opts.logFile !== undefined ? fs.openSync(opts.logFile, 'a') : undefined;
   const child: ChildProcess = spawn(process.execPath, [...nodeArgsFor(opts.entry), ...(opts.args ?? [])], {
     cwd: opts.cwd,
     env: {
@@ -73,9 +76,10 @@ export async function spawnChild<R>(opts: SpawnOptions<R>): Promise<ChildHandle<
       DATALITH_PARENT_WATCH_FD: '3',
       DATALITH_PARENT_WATCH_GRACE_MS: String(opts.orphanGraceMs ?? 5000),
     },
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', errFd ?? 'pipe', 'pipe'],
     detached: true,
   });
+  if (errFd !== undefined) fs.closeSync(errFd);
   // Our end of the watch pipe: never written, kept open for the child's lifetime.
   (child.stdio[3] as Socket | null)?.unref?.();
 
@@ -84,6 +88,7 @@ export async function spawnChild<R>(opts: SpawnOptions<R>): Promise<ChildHandle<
     tail = (tail + s).slice(-TAIL_BYTES);
     log?.write(s);
   };
+  const fullTail = (): string => (opts.logFile !== undefined ? fileTail(opts.logFile) : tail);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', (e) => {
@@ -113,7 +118,7 @@ export async function spawnChild<R>(opts: SpawnOptions<R>): Promise<ChildHandle<
     };
     const timer = setTimeout(() => finish(() => {
       child.kill('SIGKILL');
-      reject(new DatalithError('unavailable', `${opts.name} did not become ready within ${timeoutMs} ms; output:\n${tail}`,
+      reject(new DatalithError('unavailable', `${opts.name} did not become ready within ${timeoutMs} ms; output:\n${fullTail()}`,
         'local/start-failed', { name: opts.name }));
     }), timeoutMs);
     child.stdout?.on('data', (s: string) => {
@@ -141,7 +146,7 @@ export async function spawnChild<R>(opts: SpawnOptions<R>): Promise<ChildHandle<
       }
     });
     void exited.then(({ code, signal }) => finish(() => reject(new DatalithError('unavailable',
-      `${opts.name} exited (${signal ?? `code ${code}`}) before it was ready; output:\n${tail}`,
+      `${opts.name} exited (${signal ?? `code ${code}`}) before it was ready; output:\n${fullTail()}`,
       'local/start-failed', { name: opts.name, code, signal }))));
   });
 
@@ -175,8 +180,25 @@ export async function spawnChild<R>(opts: SpawnOptions<R>): Promise<ChildHandle<
     signal,
     stop,
     kill,
-    tail: () => tail,
+    tail: fullTail,
   };
+}
+
+function fileTail(file: string): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(size, TAIL_BYTES);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      return buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
 }
 
 function openLog(file: string): fs.WriteStream {
