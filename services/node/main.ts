@@ -14,7 +14,12 @@ import { adminKeyCheck, type AccessKeyCheck } from './auth';
 import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, loadConfig, nodeConfig, type NodeConfig, type NodeConfigInput } from './config';
 import { Databases } from './databases';
 import { NodeLifecycle } from './http-lifecycle';
-import { CatalogStore, createDynamoClient, ensureTables, LogStore, tableNames } from './storage';
+// The storage modules one by one: the barrel also exports the embedded server (dynalite), which
+// a node never runs and its bundle must not load.
+import { CatalogStore } from './storage/catalog-store';
+import { createDynamoClient } from './storage/dynamo-client';
+import { LogStore } from './storage/log-store';
+import { ensureTables, tableNames } from './storage/tables';
 import type { ClusterNode } from './routes/context';
 
 export interface RunningNode {
