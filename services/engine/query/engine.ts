@@ -20,7 +20,7 @@ import type { Attribute } from '../schema';
 import { valuesEqual, type Value } from '../values';
 import { BUILTINS, type Builtin } from './builtins';
 import {
-  bindingVars, clauseVars, termVars, type Binding, type Clause, type FnClause, type NotClause, type OrClause,
+  bindingVars, clauseVars, show, termVars, type Binding, type Clause, type FnClause, type NotClause, type OrClause,
   type PatternClause, type PredClause, type Rule, type RuleCall, type Term,
 } from './parser';
 import { Rel, join, key1, keyOf, prefixOf, project } from './relation';
@@ -223,7 +223,7 @@ function resolvePositions(c: PatternClause, rel: Rel, db: Db | null): { pos: Pos
         attr = db.attrOf(v);
         if (attr === undefined) {
           if (typeof v === 'number') none = true;
-          else throw incorrect('db.error/not-an-entity', `Unable to resolve entity: ${describeValue(v)} in data pattern ${c.text}`, { clause: c.text });
+          else throw incorrect('db.error/not-an-entity', `Unable to resolve entity: ${show(v)} in data pattern ${c.text}`, { clause: c.text });
         } else v = attr.id;
       } else if (i === 2) {
         const a = c.terms[1];

@@ -74,7 +74,8 @@ export function q(query: unknown, inputs: readonly unknown[] = [], opts: QueryOp
     });
   }
   const parsed = parseCached(query);
-  const pq = parsed;
+  // Without :in the query takes `$`; a query that reads no database may then be run without one.
+  const pq: Query = parsed.inDefault && inputs.length === 0 ? { ...parsed, in: [] } : parsed;
   if (inputs.length !== pq.in.length) {
     throw incorrect('query/wrong-inputs', `Query expects ${pq.in.length} inputs (${pq.in.map(inText).join(' ')}), got ${inputs.length}`, {
       expected: pq.in.length, got: inputs.length,

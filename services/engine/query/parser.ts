@@ -71,6 +71,8 @@ export interface Query {
   readonly with: readonly string[];
   readonly in: readonly InSpec[];
   readonly where: readonly Clause[];
+  /** No :in was written (it defaults to `$`). */
+  readonly inDefault: boolean;
 }
 
 // ---- helpers --------------------------------------------------------------------------------
@@ -176,7 +178,7 @@ export class Parser {
     const inForms = parts.get('in');
     const ins: InSpec[] = inForms === undefined ? [{ t: 'src', name: '$' }] : inForms.map((x) => this.inSpec(x));
     const where = (parts.get('where') ?? []).map((c) => this.clause(c));
-    return { findKind: kind, find: elems, keys, with: withVars, in: ins, where };
+    return { findKind: kind, find: elems, keys, with: withVars, in: ins, where, inDefault: inForms === undefined };
   }
 
   private queryParts(form: unknown): Map<string, unknown[]> {
@@ -395,8 +397,11 @@ export class Parser {
     const call = seqItems(x[0] as unknown[] | EdnList);
     const fn = this.opName(call[0]);
     if (fn === undefined) return bad('expression clause', x, 'Expected a function name');
-    const args = call.slice(1).map((y) => this.term(y));
     const text = show(x);
+    for (const y of call.slice(1)) {
+      if (y instanceof EdnList) bad('expression clause', x, 'Nested function calls are not supported (bind the inner call to a variable first)');
+    }
+    const args = call.slice(1).map((y) => this.term(y));
     const spec = BUILTINS[fn];
     if (spec === undefined) {
       throw incorrect('query/unknown-function', `Unknown function ${fn} in ${text}`, { fn, clause: text });
