@@ -35,6 +35,8 @@ interface CliOptions {
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
+  // The AWS SDK's notice about future Node.js versions is noise in a local cluster's console.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   const program = new Command()
     .name('npm start --')
     .description('Run a Datalith cluster on this machine: storage, nodes, a load balancer and a supervisor.')
@@ -103,6 +105,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       accessKeyFile: c.accessKeyFile,
       topology: c.topology,
       storage: c.storage.endpoint,
+      storagePid: c.storage.pid,
       pid: process.pid,
       nodes: c.nodes.map((n) => ({ id: n.id, url: n.url, pid: n.pid })),
     })}\n`);
