@@ -510,7 +510,14 @@ const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
 export function checkClauses(clauses: readonly Clause[], bound: ReadonlySet<string>, rules: ReadonlyMap<string, readonly Rule[]> | null): void {
   const all = new Set(bound);
   for (const c of clauses) for (const v of producedVars(c)) all.add(v);
-  for (const c of clauses) checkClause(c, all, rules);
+  for (const c of clauses) {
+    if (c.kind === 'rule') {
+      // A required argument must be bound by something other than the call itself.
+      const others = new Set(bound);
+      for (const o of clauses) if (o !== c) for (const v of producedVars(o)) others.add(v);
+      checkClause(c, others, rules);
+    } else checkClause(c, all, rules);
+  }
 }
 
 function checkClause(c: Clause, avail: ReadonlySet<string>, rules: ReadonlyMap<string, readonly Rule[]> | null): void {
