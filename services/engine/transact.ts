@@ -103,6 +103,9 @@ class TxBuilder {
     if (x === null || x === undefined) {
       throw incorrect('db.error/invalid-entity-id', `Missing entity id in ${where}`);
     }
+    if (typeof x !== 'string' && !Array.isArray(x) && !(x instanceof Keyword)) {
+      throw incorrect('db.error/invalid-entity-id', `Invalid entity identifier ${describeValue(x)} in ${where}`, { entity: describeValue(x) });
+    }
     return this.db.requireEntid(x);
   }
 
@@ -123,10 +126,10 @@ class TxBuilder {
     if (v instanceof EdnList) v = v.items;
     if (a.valueType === 'ref') {
       if (isMapForm(v)) return this.nestedEntity(a, v);
-      if (typeof v === 'string' && v.charCodeAt(0) !== 58) return this.entityRef(v, where);
+      if (typeof v === 'string' && v.charCodeAt(0) !== 58) return this.entityRef(v, `the value of ${a.ident} in ${where}`);
       if (v === null || v === undefined) return coerceScalar(a.ident, 'string', v); // throws nil-value
       if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string' || v instanceof Keyword || Array.isArray(v)) {
-        return this.entityRef(v, where);
+        return this.entityRef(v, `the value of ${a.ident} in ${where}`);
       }
       throw incorrect('db.error/wrong-type-for-attribute', `Value ${describeValue(v)} is not a valid ref for attribute ${a.ident}`, { attribute: a.ident, value: describeValue(v) });
     }
@@ -250,7 +253,7 @@ class TxBuilder {
       case ':db/add': {
         if (form.length !== 4) throw incorrect('db.error/invalid-tx-data', `:db/add takes an entity, an attribute and a value: ${describeValue(form)}`);
         const a = this.db.requireAttr(form[2]);
-        const e = this.entityRef(form[1], where);
+        const e = this.entityRef(form[1], `${where} of ${a.ident}`);
         this.ops.push({ op: 'add', e, a, v: this.value(a, form[3], where) });
         return;
       }
@@ -260,7 +263,7 @@ class TxBuilder {
         if (a.tupleAttrs) {
           throw incorrect('db.error/composite-tuple', `Composite tuple attribute ${a.ident} is maintained by the database and cannot be retracted; retract its attributes instead`, { attribute: a.ident });
         }
-        const e = this.entityRef(form[1], where);
+        const e = this.entityRef(form[1], `${where} of ${a.ident}`);
         this.ops.push({ op: 'retract', e, a, v: form.length === 4 ? this.value(a, form[3], where) : undefined });
         return;
       }
@@ -269,7 +272,7 @@ class TxBuilder {
         if (form.length !== 5) throw incorrect('db.error/invalid-tx-data', `:db/cas takes an entity, an attribute, the old value and the new value: ${describeValue(form)}`);
         const a = this.db.requireAttr(form[2]);
         if (a.cardinality !== 'one') throw incorrect('db.error/invalid-tx-data', `:db/cas needs a cardinality-one attribute, ${a.ident} is many`, { attribute: a.ident });
-        const e = this.entityRef(form[1], where);
+        const e = this.entityRef(form[1], `${where} of ${a.ident}`);
         const old = form[3] === null || form[3] === undefined ? null : this.value(a, form[3], where);
         if (old instanceof Tempid) throw incorrect('db.error/invalid-tx-data', `:db/cas old value cannot be a tempid: ${describeValue(form)}`);
         this.ops.push({ op: 'cas', e, a, old, v: this.value(a, form[4], where) });
