@@ -7,9 +7,11 @@
  * scoped keys (per-database read-write and read-only, stored hashed in the catalog) plug in as
  * another `AccessKeyCheck` without touching the routes.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import type { NextFunction, Request, Response } from 'express';
-import { forbidden } from '../engine/errors';
+import { DatalithError, forbidden, incorrect, unavailable } from '../engine/errors';
 
 export type Role = 'admin' | 'read-write' | 'read-only';
 
@@ -121,4 +123,83 @@ export function authorize(principal: Principal | undefined, action: Action): voi
 
 export function principalOf(res: Response): Principal | undefined {
   return res.locals.principal as Principal | undefined;
+}
+
+// ---- the admin key in AWS ----------------------------------------------------------------------
+
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+
+const bytesOf = (d: SourceData): Buffer =>
+  typeof d === 'string' ? Buffer.from(d, 'utf8') : ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d);
+
+/** SHA-256 (and HMAC-SHA-256 with a secret) on node:crypto, as SigV4 signing wants it. */
+class NodeSha256 {
+  private hash: Hash | Hmac;
+  constructor(private readonly secret?: SourceData) {
+    this.hash = this.fresh();
+  }
+  private fresh(): Hash | Hmac {
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(this.secret));
+  }
+  update(data: SourceData): void {
+    this.hash.update(bytesOf(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+  reset(): void {
+    this.hash = this.fresh();
+  }
+}
+
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:.+$/;
+
+/**
+ * The string value of a Secrets Manager secret (in AWS the admin key lives there: the node's
+ * role may read it). One signed `GetSecretValue` call with the node's own credentials — the
+ * same ones its DynamoDB client uses. `endpoint` overrides the regional endpoint (tests).
+ */
+export async function readSecretString(
+  arn: string,
+  opts: { credentials: AwsCredentialIdentity | Provider<AwsCredentialIdentity>; endpoint?: string },
+): Promise<string> {
+  const m = SECRET_ARN.exec(arn);
+  if (!m) throw incorrect('config/invalid', `Configuration DATALITH_ADMIN_KEY_SECRET_ARN: received ${JSON.stringify(arn)}; allowed: a Secrets Manager secret ARN`);
+  const region = m[1]!;
+  const url = new URL(opts.endpoint ?? `https://secretsmanager.${region}.amazonaws.com/`);
+  const body = JSON.stringify({ SecretId: arn });
+  const signer = new SignatureV4({ credentials: opts.credentials, region, service: 'secretsmanager', sha256: NodeSha256 });
+  const signed = await signer.sign({
+    method: 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    ...(url.port !== '' ? { port: Number(url.port) } : {}),
+    path: url.pathname,
+    query: {},
+    headers: {
+      host: url.host,
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': 'secretsmanager.GetSecretValue',
+    },
+    body,
+  });
+  let res: globalThis.Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: signed.headers, body, signal: AbortSignal.timeout(10_000) });
+  } catch (e) {
+    throw unavailable('config/secret-unreachable', `Cannot reach Secrets Manager in ${region}: ${(e as Error).message}`);
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    let type = '';
+    try {
+      type = String((JSON.parse(text) as { __type?: string }).__type ?? '').split('#').pop() ?? '';
+    } catch { /* not JSON */ }
+    throw new DatalithError(res.status >= 500 ? 'unavailable' : 'forbidden', `Secrets Manager refused GetSecretValue for the admin key (HTTP ${res.status}${type ? ` ${type}` : ''})`, 'config/secret-refused');
+  }
+  const secret = (JSON.parse(text) as { SecretString?: unknown }).SecretString;
+  if (typeof secret !== 'string' || secret.trim() === '') {
+    throw incorrect('config/secret-empty', 'The admin key secret has no string value');
+  }
+  return secret.trim();
 }

@@ -51,8 +51,10 @@ export interface NodeConfig {
   readonly nodeId: string;
   /** The URL other nodes and the cluster view use for this node (default http://host:port). */
   readonly nodeUrl?: string;
-  /** The admin access key. */
-  readonly adminKey: string;
+  /** The admin access key (or, in AWS, the secret holding it). */
+  readonly adminKey?: string;
+  /** A Secrets Manager secret ARN holding the admin key (read at startup). */
+  readonly adminKeySecretArn?: string;
   readonly limits: HttpLimits;
   /** Poll the log of every loaded database this often (ms); 0 disables polling. */
   readonly pollIntervalMs: number;
@@ -65,14 +67,13 @@ export interface NodeConfig {
 }
 
 export type NodeConfigInput = Partial<Omit<NodeConfig, 'limits'>> & {
-  readonly adminKey: string;
   readonly limits?: Partial<HttpLimits>;
 };
 
 /** A full configuration from a partial one (tests and the local cluster). */
 export function nodeConfig(input: NodeConfigInput): NodeConfig {
-  if (typeof input.adminKey !== 'string' || input.adminKey.length === 0) {
-    throw configError('adminKey', input.adminKey, 'a non-empty access key');
+  if (input.adminKeySecretArn === undefined && (typeof input.adminKey !== 'string' || input.adminKey.length === 0)) {
+    throw configError('adminKey', input.adminKey, 'a non-empty access key (or adminKeySecretArn)');
   }
   return {
     port: input.port ?? 8080,
@@ -84,7 +85,8 @@ export function nodeConfig(input: NodeConfigInput): NodeConfig {
     ...(input.nodeUrl !== undefined ? { nodeUrl: input.nodeUrl } : {}),
     createTables: input.createTables ?? false,
     nodeId: input.nodeId ?? defaultNodeId(),
-    adminKey: input.adminKey,
+    ...(input.adminKey !== undefined ? { adminKey: input.adminKey } : {}),
+    ...(input.adminKeySecretArn !== undefined ? { adminKeySecretArn: input.adminKeySecretArn } : {}),
     limits: { ...DEFAULT_LIMITS, ...(input.limits ?? {}) },
     pollIntervalMs: input.pollIntervalMs ?? 1_000,
     drainDelayMs: input.drainDelayMs ?? 0,
@@ -114,10 +116,14 @@ function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return v === undefined || v.trim() === '' ? undefined : v.trim();
 }
 
-/** The admin key from DATALITH_ADMIN_KEY, or the file named by DATALITH_ACCESS_KEY_FILE. */
-export function adminKeyFromEnv(env: NodeJS.ProcessEnv): string {
+/**
+ * Where the admin key comes from: DATALITH_ADMIN_KEY, the file named by
+ * DATALITH_ACCESS_KEY_FILE, or (in AWS) the Secrets Manager secret DATALITH_ADMIN_KEY_SECRET_ARN,
+ * read when the node starts.
+ */
+export function adminKeyFromEnv(env: NodeJS.ProcessEnv): { adminKey: string } | { adminKeySecretArn: string } {
   const direct = nonEmpty(env, 'DATALITH_ADMIN_KEY');
-  if (direct !== undefined) return direct;
+  if (direct !== undefined) return { adminKey: direct };
   const file = nonEmpty(env, 'DATALITH_ACCESS_KEY_FILE');
   if (file !== undefined) {
     let text: string;
@@ -128,14 +134,11 @@ export function adminKeyFromEnv(env: NodeJS.ProcessEnv): string {
     }
     const key = text.trim();
     if (key === '') throw configError('DATALITH_ACCESS_KEY_FILE', file, 'a file holding a non-empty access key');
-    return key;
+    return { adminKey: key };
   }
-  if (nonEmpty(env, 'DATALITH_ADMIN_KEY_SECRET_ARN') !== undefined) {
-    throw new DatalithError('unsupported',
-      'Configuration DATALITH_ADMIN_KEY_SECRET_ARN: reading the admin key from Secrets Manager is not available yet; set DATALITH_ADMIN_KEY or DATALITH_ACCESS_KEY_FILE',
-      'config/unsupported');
-  }
-  throw new DatalithError('incorrect', 'Configuration: no admin access key; set DATALITH_ADMIN_KEY or DATALITH_ACCESS_KEY_FILE', 'config/missing-admin-key');
+  const arn = nonEmpty(env, 'DATALITH_ADMIN_KEY_SECRET_ARN');
+  if (arn !== undefined) return { adminKeySecretArn: arn };
+  throw new DatalithError('incorrect', 'Configuration: no admin access key; set DATALITH_ADMIN_KEY, DATALITH_ACCESS_KEY_FILE or DATALITH_ADMIN_KEY_SECRET_ARN', 'config/missing-admin-key');
 }
 
 /** The configuration from environment variables (see docs/http-api.md, "Running a node"). */
@@ -153,7 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
   const pending = intFrom(env, 'DATALITH_MAX_PENDING_REQUESTS', 1, 1_000_000);
   if (pending !== undefined) Object.assign(limits, { maxPendingRequests: pending });
   const input: NodeConfigInput = {
-    adminKey: adminKeyFromEnv(env),
+    ...adminKeyFromEnv(env),
     port: intFrom(env, 'PORT', 0, 65535) ?? 8080,
     host: nonEmpty(env, 'HOST') ?? '0.0.0.0',
     storageEndpoint: nonEmpty(env, 'DATALITH_STORAGE_ENDPOINT'),

@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { createNodeApp } from './app';
-import { adminKeyCheck, type AccessKeyCheck } from './auth';
+import { adminKeyCheck, readSecretString, type AccessKeyCheck } from './auth';
 import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, loadConfig, nodeConfig, type NodeConfig, type NodeConfigInput } from './config';
 import { Databases } from './databases';
 import { NodeLifecycle } from './http-lifecycle';
@@ -52,8 +52,10 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     ...(config.catalogTable !== undefined ? { catalogTable: config.catalogTable } : {}),
     ...(config.logTable !== undefined ? { logTable: config.logTable } : {}),
   });
+  let adminKey: string;
   try {
     if (config.createTables) await ensureTables(dynamo, names);
+    adminKey = config.adminKey ?? await readSecretString(config.adminKeySecretArn!, { credentials: dynamo.config.credentials });
   } catch (e) {
     dynamo.destroy();
     throw e;
@@ -64,7 +66,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
   const app = createNodeApp({
     databases,
     nodeId: config.nodeId,
-    accessKeys: options.accessKeys ?? adminKeyCheck([config.adminKey]),
+    accessKeys: options.accessKeys ?? adminKeyCheck([adminKey]),
     logger,
     limits: config.limits,
     lifecycle,
