@@ -337,6 +337,21 @@ export class Cluster extends EventEmitter {
     opts: ForwardOptions = {},
   ): Promise<ForwardResponse> {
     this.stats_.forwards++;
+    try {
+      return await this.send(nodeUrl, path, body, headers, opts);
+    } catch (e) {
+      this.stats_.forwardFailures++;
+      throw e;
+    }
+  }
+
+  private async send(
+    nodeUrl: string,
+    path: string,
+    body: string | Buffer | Uint8Array | null,
+    headers: Record<string, string | string[] | undefined>,
+    opts: ForwardOptions,
+  ): Promise<ForwardResponse> {
     const out: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(headers)) {
       if (v === undefined || HOP.has(k.toLowerCase())) continue;
@@ -362,7 +377,6 @@ export class Cluster extends EventEmitter {
       const buf = Buffer.from(await res.body.arrayBuffer());
       return { status: res.statusCode, headers: res.headers, body: buf };
     } catch (e) {
-      this.stats_.forwardFailures++;
       const code = errorCode(e);
       const reached = sent || !NOT_SENT.has(code);
       throw new ForwardError(nodeUrl, reached, (e as Error).message, code);
@@ -564,7 +578,7 @@ export class Cluster extends EventEmitter {
         st.pendingT = 0;
         const timeout = this.opts.notifyTimeoutMs ?? 1_000;
         try {
-          const res = await this.forward(m.url, NOTIFY_PATH, JSON.stringify({ db: dbName, t, from: this.nodeId }), {}, {
+          const res = await this.send(m.url, NOTIFY_PATH, JSON.stringify({ db: dbName, t, from: this.nodeId }), {}, {
             timeoutMs: timeout,
             signal: AbortSignal.timeout(timeout),
           });
