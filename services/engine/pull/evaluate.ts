@@ -13,7 +13,8 @@
  * reference to pull, pushes a frame for it, and resumes when that frame delivers its result.
  *
  * Semantics (Datomic's, docs.datomic.com "Pull"): missing attributes are omitted; an entity
- * nothing matches is `{}` at the top and is dropped when nested; references without sub-pattern
+ * nothing matches is `{}` at the top and is dropped when nested, and a reference attribute whose
+ * nested entities were all dropped is omitted too; references without sub-pattern
  * are `{ 'db/id': n }` (with `'db/ident'` when the entity has one), component references are
  * pulled whole; recursion stops at its limit, and an entity already met on the recursion path is
  * returned as `{ 'db/id': n }`.
@@ -21,7 +22,7 @@
 import type { Datom } from '../datom';
 import type { Db } from '../db';
 import { incorrect } from '../errors';
-import { COMPONENT, RECURSE, STUB, SUB, type AttrPlan, type PatternPlan, type RootPlan } from './plan';
+import { COMPONENT, RECURSE, STUB, SUB, SUB_SEEN, type AttrPlan, type PatternPlan, type RootPlan } from './plan';
 
 export type PulledEntity = Record<string, unknown>;
 
@@ -232,7 +233,8 @@ export class Puller {
             if (r === PENDING) return PENDING;
             if (r !== null) arr.push(r);
           }
-          this.set(f, s.key, arr);
+          // Nested entities nothing matched were dropped; with none left the attribute goes too.
+          if (arr.length > 0) this.set(f, s.key, arr);
           this.next(f);
           break;
         }
@@ -288,7 +290,7 @@ export class Puller {
             if (r === PENDING) return PENDING;
             if (r !== null) arr.push(r);
           }
-          this.set(f, s.key, arr);
+          if (arr.length > 0) this.set(f, s.key, arr);
           buf.length = f.start;
           f.r++;
           f.state = REVERSE;
@@ -398,6 +400,11 @@ export class Puller {
         if (this.seen.has(v)) return { 'db/id': v };
         this.seen.add(v);
         this.enter(f.p.schemaPlans.componentPattern, v, ENTER_COMPONENT, -1);
+        return PENDING;
+      case SUB_SEEN:
+        if (this.seen.has(v)) return { 'db/id': v };
+        this.seen.add(v);
+        this.enter(s.sub!, v, ENTER_COMPONENT, -1);
         return PENDING;
       default:
         return this.stub(v);

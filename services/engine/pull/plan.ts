@@ -12,7 +12,7 @@ import type { Attribute, Schema } from '../schema';
 import { DEFAULT_LIMIT, PullPattern, type PullAttrSpec } from './parser';
 
 /** How a referenced entity is pulled. */
-export type Expand = 0 | 1 | 2 | 3;
+export type Expand = 0 | 1 | 2 | 3 | 4;
 /** A reference pulled as `{ 'db/id': n }` (and its `db/ident` when it has one). */
 export const STUB = 0;
 /** Pulled with the explicit sub-pattern. */
@@ -21,6 +21,12 @@ export const SUB = 1;
 export const RECURSE = 2;
 /** A component reference without sub-pattern: pulled with `[*]`, recursively. */
 export const COMPONENT = 3;
+/**
+ * A component reference with an explicit wildcard sub-pattern (`{:release/media [* ...]}`):
+ * pulled with the sub-pattern, and like component expansion it stops at entities already seen
+ * on the path (as DataScript does), so cyclic component data cannot loop.
+ */
+export const SUB_SEEN = 4;
 
 export interface AttrPlan {
   /** Key in the result object. */
@@ -35,7 +41,7 @@ export interface AttrPlan {
   readonly hasDefault: boolean;
   readonly defaultValue: unknown;
   readonly expand: Expand;
-  /** Sub-plan for SUB. */
+  /** Sub-plan for SUB and SUB_SEEN. */
   readonly sub: PatternPlan | null;
   /** Recursion limit for RECURSE (Infinity for `...`). */
   readonly recursion: number;
@@ -172,9 +178,11 @@ class Builder {
     let attr = schema.attrByIdent(spec.name);
     let reverse = false;
     if (attr === undefined) {
+      // `:ns/_name` (or `:_name`) navigates `:ns/name` backwards.
       const slash = spec.name.indexOf('/');
-      if (slash > 0 && spec.name.charCodeAt(slash + 1) === 95 /* _ */) {
-        attr = schema.attrByIdent(`${spec.name.slice(0, slash + 1)}${spec.name.slice(slash + 2)}`);
+      const at = slash > 0 ? slash + 1 : 1;
+      if (spec.name.charCodeAt(at) === 95 /* _ */ && spec.name.length > at + 1) {
+        attr = schema.attrByIdent(`${spec.name.slice(0, at)}${spec.name.slice(at + 1)}`);
         reverse = true;
       }
     }
@@ -197,7 +205,7 @@ class Builder {
     let sub: PatternPlan | null = null;
     if (spec.recursion !== null) expand = RECURSE;
     else if (spec.sub !== null) {
-      expand = SUB;
+      expand = attr.isComponent && spec.sub.wildcard ? SUB_SEEN : SUB;
       sub = this.pattern(spec.sub);
     } else if (ref && !reverse && attr.isComponent) expand = COMPONENT;
     else expand = STUB;

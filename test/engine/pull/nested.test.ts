@@ -38,10 +38,22 @@ describe('pull: map specs (nesting)', () => {
     expect(pullSelector(db, '[:person/name {:person/father [:person/name]}]', id('petr'))).toEqual({ 'person/name': 'Petr' });
   });
 
-  test('non-matching nested entities are removed; a many attribute stays as [] (docs: Empty Results)', () => {
-    expect(pullSelector(db, '[:person/name {:person/child [:penguins]}]', id('petr'))).toEqual({
-      'person/name': 'Petr',
-      'person/child': [],
+  test('non-matching nested entities are removed, and with them the attribute (docs: Empty Results)', () => {
+    // The docs' text says such results are "removed entirely from the return map" (their example
+    // shows `[]`); Datomic Pro and DataScript leave the attribute out, and so does Datalith.
+    expect(pullSelector(db, '[:person/name {:person/child [:penguins]}]', id('petr'))).toEqual({ 'person/name': 'Petr' });
+    expect(pullSelector(db, '[:person/name {:person/_father [:penguins]}]', id('petr'))).toEqual({ 'person/name': 'Petr' });
+  });
+
+  test('only the nested entities that match remain', () => {
+    expect(pullSelector(db, '[{:person/child [:person/_father]}]', id('petr'))).toEqual({
+      'person/child': [{ 'person/_father': [{ 'db/id': id('matthew') }] }],
+    });
+  });
+
+  test(':limit counts the nested entities kept', () => {
+    expect(pullSelector(db, '[{[:person/child :limit 1] [:person/_father]}]', id('petr'))).toEqual({
+      'person/child': [{ 'person/_father': [{ 'db/id': id('matthew') }] }],
     });
   });
 
