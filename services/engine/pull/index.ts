@@ -5,6 +5,7 @@
  *   pull(db, pattern, eid)            // → { 'person/name': 'Ivan', 'person/friends': [...] }
  *   pullMany(db, pattern, [e1, e2])   // → one object per entity, in order
  *   pullSelector(db, selector, [':person/email', 'ivan@example.com'])
+ *   const pullOne = pullerFor(db, pattern); rows.map(([e]) => pullOne(e))
  *
  * Parse once and pull many times: the parsed pattern caches its plan for the schema.
  * See docs/pull.md for the grammar and the shape of results.
@@ -26,6 +27,18 @@ export type { PulledEntity } from './evaluate';
 export function pull(db: Db, pattern: PullPattern, eid: number): PulledEntity {
   checkEid(eid);
   return new Puller(db, planFor(pattern, db.schema)).pull(eid);
+}
+
+/**
+ * A function pulling `pattern` from entities of `db`, for callers that pull many entities one by
+ * one (the query engine's `(pull ?e pattern)` in :find): the plan and buffers are set up once.
+ */
+export function pullerFor(db: Db, pattern: PullPattern): (eid: number) => PulledEntity {
+  const puller = new Puller(db, planFor(pattern, db.schema));
+  return (eid) => {
+    checkEid(eid);
+    return puller.pull(eid);
+  };
 }
 
 /** pull for each entity id, in order. */

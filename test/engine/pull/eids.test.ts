@@ -1,4 +1,4 @@
-import { parsePullPattern, pull, pullMany, pullManySelector, pullSelector } from '../../../services/engine/pull';
+import { parsePullPattern, pull, pullerFor, pullMany, pullManySelector, pullSelector } from '../../../services/engine/pull';
 import { kw, readEdn } from '../../../services/engine/edn';
 import { transact } from '../../../services/engine/transact';
 import { fixture, thrown } from './fixtures';
@@ -65,6 +65,16 @@ describe('pull: entity identifiers', () => {
       { 'person/name': 'Eunan' },
       { 'person/name': 'Rebecca' },
     ]);
+  });
+
+  test('pullerFor pulls entity after entity with one plan', () => {
+    const pullOne = pullerFor(db, parsePullPattern('[:person/name {:person/father [:person/name]}]'));
+    expect([id('david'), id('lucy'), id('matthew')].map(pullOne)).toEqual([
+      { 'person/name': 'David', 'person/father': { 'person/name': 'Petr' } },
+      { 'person/name': 'Lucy' },
+      { 'person/name': 'Matthew', 'person/father': { 'person/name': 'Thomas' } },
+    ]);
+    expect(thrown(() => pullOne(-1)).category).toBe('incorrect');
   });
 
   test('pullMany with :db/id gives { db/id } even for entities without datoms', () => {
