@@ -270,7 +270,14 @@ export function defineClientContract(label: string, start: () => Promise<ClientU
         expect((await conn.db()).t).toBe(t);
         const cas = await caught(db.with([[':db/cas', ids.ivan, ':person/age', 1, 2]]));
         expect(cas.category).toBe('conflict');
-        expect((await caught(db.asOf(1).with([{ 'person/name': 'X' }]))).category).toBe('incorrect');
+        // Datomic: with on a filtered value is with on the unfiltered value, then the same filter.
+        expect((await caught(db.history().with([{ 'person/name': 'X' }]))).category).toBe('incorrect');
+        const filtered = await db.asOf(t).with([{ 'db/id': 'x', 'person/name': 'X' }]);
+        expect(filtered.dbAfter.t).toBe(t + 1);
+        expect(filtered.dbAfter.asOfT).toBe(t);
+        expect(typeof filtered.tempids.x).toBe('number');
+        expect(await filtered.dbAfter.q('[:find ?e . :where [?e :person/name "X"]]')).toBeNull();
+        expect(await filtered.dbAfter.q('[:find ?a . :where [?e :person/name "Ivan"] [?e :person/age ?a]]')).toBe(30);
       });
 
       test('stats, txRange, sync', async () => {
