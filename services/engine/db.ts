@@ -229,7 +229,9 @@ export class Db {
       }
       const v = this.normalizeLookupValue(attr, x[1]);
       if (v === undefined) return undefined;
-      const d = this.unfiltered().firstDatom('avet', attr.id, v);
+      // Against this value, filters included: a since value cannot see an identity asserted
+      // before its point (Datomic's documented since example), an asOf value sees the past one.
+      const d = this.firstDatom('avet', attr.id, v);
       return d?.e;
     }
     throw incorrect('db.error/invalid-entity-id', `Invalid entity identifier ${describeValue(x)}`, { value: describeValue(x) });
@@ -396,7 +398,15 @@ export class Db {
   txRange(start?: number | Date | null, end?: number | Date | null): TxLogEntry[] {
     const s = start === undefined || start === null ? 0 : this.timePoint(start, 'txRange start');
     const e = end === undefined || end === null ? Infinity : this.timePoint(end, 'txRange end');
-    return this.state.log.rangeToArray((x) => (x.t < s ? -1 : 0), (x) => (x.t < e ? 0 : 1));
+    // A Date bounds by instant (instants increase with t): transactions at or after the start
+    // instant, and strictly before the end instant.
+    const lo = start instanceof Date
+      ? (x: TxLogEntry) => (x.instant < start.getTime() ? -1 : 0)
+      : (x: TxLogEntry) => (x.t < s ? -1 : 0);
+    const hi = end instanceof Date
+      ? (x: TxLogEntry) => (x.instant < end.getTime() ? 0 : 1)
+      : (x: TxLogEntry) => (x.t < e ? 0 : 1);
+    return this.state.log.rangeToArray(lo, hi);
   }
 
   stats(): { datoms: number; attrs: Record<string, { count: number }>; t: number } {

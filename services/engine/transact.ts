@@ -308,7 +308,12 @@ const dkey = (e: number, a: number, v: Value): string => {
 /** Processes transaction data against a database value; throws and changes nothing on error. */
 export function transact(db: Db, txData: unknown, opts: TransactOptions = {}): TxReport {
   if (db.isFiltered) {
-    throw incorrect('db.error/filtered-db', 'Cannot transact against a filtered (asOf, since or history) database value');
+    if (db.isHistory) {
+      throw incorrect('db.error/filtered-db', 'A history database value cannot be passed to with or transact');
+    }
+    // Datomic: "with" on an asOf/since value means with followed by the same filter.
+    const r = transact(db.unfiltered(), txData, opts);
+    return { ...r, dbBefore: db, dbAfter: new Db(r.dbAfter.state, db.filter) };
   }
   const forms = txForms(txData);
   const b = new TxBuilder(db);
