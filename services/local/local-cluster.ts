@@ -83,9 +83,12 @@ export interface LocalStorageInfo {
   dir: string | undefined;
   catalogTable: string;
   logTable: string;
-  /** kill -9 the embedded storage process. */
+  /**
+   * kill -9 the embedded storage process; it stays down until `restart()` (otherwise the
+   * cluster restarts a storage process that dies, like a managed service would come back).
+   */
   kill(): Promise<void>;
-  /** Start the embedded storage again on the same directory and port (after `kill`). */
+  /** (Re)start the embedded storage on the same directory and port (graceful stop first if running). */
   restart(): Promise<void>;
 }
 
@@ -140,19 +143,82 @@ export function resolveTopology(topology: Topology | undefined, nodes: number | 
   return { topology: t, nodes: nodes ?? 2 };
 }
 
-interface StorageProc {
+/**
+ * The embedded storage process, restarted (same directory and port) if it dies unexpectedly;
+ * `kill()` takes it down on purpose (fault injection) until `restart()`.
+ */
+class EmbeddedStorage {
   handle: ChildHandle<string> | undefined;
-}
+  private port = 0;
+  private downOnPurpose = false;
+  private stopping = false;
+  private restarting: Promise<void> | undefined;
 
-async function spawnStorage(dir: string, port: number, logFile: string | undefined, timeoutMs: number): Promise<ChildHandle<string>> {
-  return spawnChild<string>({
-    name: 'storage (dynalite)',
-    entry: DYNALITE_ENTRY,
-    args: ['--dir', dir, '--port', String(port)],
-    ready: (m) => (typeof m['endpoint'] === 'string' ? m['endpoint'] : undefined),
-    readyTimeoutMs: timeoutMs,
-    ...(logFile !== undefined ? { logFile } : {}),
-  });
+  constructor(
+    readonly dir: string,
+    private readonly logFile: string | undefined,
+    private readonly timeoutMs: number,
+    private readonly log: (event: Record<string, unknown>) => void,
+    private readonly onSpawn: (h: ChildHandle<string>) => void,
+  ) {}
+
+  get endpoint(): string {
+    return this.handle?.info ?? `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const h = await spawnChild<string>({
+      name: 'storage (dynalite)',
+      entry: DYNALITE_ENTRY,
+      args: ['--dir', this.dir, '--port', String(this.port)],
+      ready: (m) => (typeof m['endpoint'] === 'string' ? m['endpoint'] : undefined),
+      readyTimeoutMs: this.timeoutMs,
+      ...(this.logFile !== undefined ? { logFile: this.logFile } : {}),
+    });
+    this.handle = h;
+    this.port = Number(new URL(h.info).port);
+    this.onSpawn(h);
+    this.log({ event: 'storage-started', endpoint: h.info, pid: h.pid, dir: this.dir });
+    void h.exited.then(({ code, signal }) => {
+      if (this.stopping || this.downOnPurpose || this.handle !== h) return;
+      this.log({ event: 'storage-failed', pid: h.pid, reason: `exited (${signal ?? `code ${code}`})` });
+      this.restarting ??= this.restartLoop().finally(() => { this.restarting = undefined; });
+    });
+  }
+
+  private async restartLoop(): Promise<void> {
+    let delay = 100;
+    while (!this.stopping && !this.downOnPurpose) {
+      try {
+        await this.start();
+        return;
+      } catch (e) {
+        this.log({ event: 'storage-start-failed', message: (e as Error).message.slice(0, 2000) });
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(5_000, delay * 2);
+      }
+    }
+  }
+
+  async kill(): Promise<void> {
+    this.downOnPurpose = true;
+    await this.restarting;
+    await this.handle?.kill();
+  }
+
+  async restart(graceMs: number): Promise<void> {
+    this.downOnPurpose = true;
+    await this.restarting;
+    await this.handle?.stop(graceMs);
+    this.downOnPurpose = false;
+    await this.start();
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    await this.restarting;
+    await this.handle?.stop(graceMs);
+  }
 }
 
 export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
@@ -195,16 +261,16 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
 
     // 2. Storage.
     const storageDir = path.join(dataDir, 'storage');
-    const storageProc: StorageProc = { handle: undefined };
+    let embedded: EmbeddedStorage | undefined;
     let storageEndpoint: string;
     if (opts.storageEndpoint !== undefined) {
       storageEndpoint = opts.storageEndpoint;
     } else {
-      storageProc.handle = await spawnStorage(storageDir, 0, logFile('storage'), startTimeoutMs);
-      started.push(storageProc.handle);
-      cleanups.push(async () => storageProc.handle?.stop(stopGraceMs));
-      storageEndpoint = storageProc.handle.info;
-      log({ event: 'storage-started', endpoint: storageEndpoint, pid: storageProc.handle.pid, dir: storageDir });
+      embedded = new EmbeddedStorage(storageDir, logFile('storage'), startTimeoutMs, log, (h) => started.push(h));
+      const e = embedded;
+      cleanups.push(() => e.stop(stopGraceMs));
+      await embedded.start();
+      storageEndpoint = embedded.endpoint;
     }
     const dynamo = createDynamoClient({ endpoint: storageEndpoint });
     try {
@@ -270,7 +336,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         const lbClosed = lb.close(stopGraceMs);
         await supervisor.stop(stopGraceMs);
         await lbClosed;
-        await storageProc.handle?.stop(stopGraceMs);
+        await embedded?.stop(stopGraceMs);
         log({ event: 'stopped' });
       })();
       return stopping;
@@ -279,22 +345,18 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     const storage: LocalStorageInfo = {
       endpoint: storageEndpoint,
       nodeEndpoint: nodeStorageEndpoint,
-      embedded: storageProc.handle !== undefined,
-      get pid() { return storageProc.handle?.alive === true ? storageProc.handle.pid : undefined; },
-      dir: storageProc.handle !== undefined ? storageDir : undefined,
+      embedded: embedded !== undefined,
+      get pid() { return embedded?.handle?.alive === true ? embedded.handle.pid : undefined; },
+      dir: embedded !== undefined ? storageDir : undefined,
       catalogTable,
       logTable,
       kill: async () => {
-        if (storageProc.handle === undefined) throw new DatalithError('unsupported', 'storage is external (--storage-endpoint)', 'local/external-storage');
-        await storageProc.handle.kill();
+        if (embedded === undefined) throw new DatalithError('unsupported', 'storage is external (--storage-endpoint)', 'local/external-storage');
+        await embedded.kill();
       },
       restart: async () => {
-        const old = storageProc.handle;
-        if (old === undefined) throw new DatalithError('unsupported', 'storage is external (--storage-endpoint)', 'local/external-storage');
-        await old.stop(stopGraceMs);
-        const port = Number(new URL(storageEndpoint).port);
-        storageProc.handle = await spawnStorage(storageDir, port, logFile('storage'), startTimeoutMs);
-        started.push(storageProc.handle);
+        if (embedded === undefined) throw new DatalithError('unsupported', 'storage is external (--storage-endpoint)', 'local/external-storage');
+        await embedded.restart(stopGraceMs);
       },
     };
 

@@ -146,3 +146,36 @@ describe('npm start (the CLI process)', () => {
     await waitFor('children of a killed parent to exit', () => alivePids(pids2).length === 0, 10_000);
   });
 });
+
+describe('embedded storage', () => {
+  test('a storage process that dies is restarted on the same port; kill() keeps it down until restart()', async () => {
+    const dataDir = tmp();
+    dirs.push(dataDir);
+    const events: string[] = [];
+    const c = await startLocalCluster({ port: 0, dataDir, topology: 'solo', stopGraceMs: 2000, log: (e) => events.push(String(e['event'])) });
+    const http = new HttpClient();
+    const auth = { authorization: `Bearer ${c.accessKey}` };
+    try {
+      expect((await http.call(c.endpoint, 'POST', '/v1/databases', JSON.stringify({ name: 'keep' }), auth)).status).toBe(201);
+      const first = c.storage.pid!;
+      process.kill(first, 'SIGKILL');
+      await waitFor('storage restarted', () => c.storage.pid !== undefined && c.storage.pid !== first, 15_000);
+      expect(events).toContain('storage-failed');
+      expect(c.storage.endpoint).toBe(c.storage.nodeEndpoint);
+      const list = await waitFor('databases readable again', async () =>
+        (await http.get(c.endpoint, '/v1/databases', auth)).status === 200, 10_000);
+      expect(list).toBeGreaterThanOrEqual(0);
+      expect((await http.get(c.endpoint, '/v1/databases', auth)).json['databases']).toEqual(['keep']);
+
+      await c.storage.kill();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(c.storage.pid).toBeUndefined();
+      await c.storage.restart();
+      expect(c.storage.pid).toBeGreaterThan(0);
+    } finally {
+      await http.close();
+      await c.stop();
+    }
+    expect(c.livePids()).toEqual([]);
+  });
+});
