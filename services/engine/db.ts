@@ -415,7 +415,9 @@ export class Db {
       const count = this.estimateCount('aevt', a.id);
       if (count > 0) attrs[a.ident] = { count };
     }
-    return { datoms: this.state.current.eavt.size, attrs, t: this.state.t };
+    // Datomic: ":datoms — total count of datoms in the (history) database": current datoms plus
+    // the retracted assertions and their retractions.
+    return { datoms: this.state.current.eavt.size + this.state.history.eavt.size, attrs, t: this.state.t };
   }
 }
 
