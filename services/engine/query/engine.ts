@@ -339,6 +339,9 @@ function rangeFor(v: string, pending: Clause[] | null, rel: Rel): Plan['range'] 
     } else continue;
     if (!k.ok || k.value === null || k.value === undefined || typeof k.value === 'object') continue;
     const value = k.value as Value;
+    // Bounds of another kind than the first one found are left to the predicate itself.
+    const first = lo ?? hi;
+    if (first !== null && typeof first.value !== typeof value) continue;
     if (op === '>' || op === '>=') {
       const b = { value, inclusive: op === '>=' };
       if (lo === null || tighterLo(b, lo)) lo = b;
@@ -695,8 +698,8 @@ function runPred(c: PredClause, rel: Rel, ctx: Ctx, dflt: string): Rel {
       const row = rows[i]!;
       const x = g0.col >= 0 ? row[g0.col] : g0.value;
       const y = g1.col >= 0 ? row[g1.col] : g1.value;
-      const cmp = typeof x === 'number' && typeof y === 'number' ? (x < y ? -1 : x > y ? 1 : 0) : (b.fn(x, y) ? (c.fn === '<' || c.fn === '<=' ? -1 : 1) : 0);
-      if (typeof x === 'number' && typeof y === 'number' ? fast(cmp) : (b.fn(x, y) as boolean)) out.push(row);
+      const keep = typeof x === 'number' && typeof y === 'number' ? fast(x < y ? -1 : x > y ? 1 : 0) : (b.fn(x, y) as boolean);
+      if (keep) out.push(row);
     }
     return new Rel(rel.vars, out, rel.distinct, prefixOf(rel));
   }
