@@ -74,7 +74,10 @@ describe('the admin key from Secrets Manager', () => {
 
   test('refusals and bad ARNs are clear errors', async () => {
     answer = { status: 400, body: { __type: 'com.amazonaws.secretsmanager#AccessDeniedException', message: 'no' } };
-    const e = await readSecretString(arn, { credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, endpoint }).catch((x: DatalithError) => x);
+    const e = await readSecretString(arn, { credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, endpoint }).then(
+      () => { throw new Error('expected a refusal'); },
+      (x: DatalithError) => x,
+    );
     expect(e.code).toBe('config/secret-refused');
     expect(e.message).toContain('AccessDeniedException');
     await expect(readSecretString('not-an-arn', { credentials: { accessKeyId: 'a', secretAccessKey: 'b' } })).rejects.toThrow(/ARN/);
