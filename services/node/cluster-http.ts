@@ -1,0 +1,120 @@
+/**
+ * What the node's HTTP app plugs in to use the cluster (services/node/cluster.ts):
+ *
+ * - `transactOnPreferred`: the transact route's decision — commit here, or forward to the
+ *   database's preferred node and relay its answer; commit here anyway when the preferred node
+ *   cannot be reached (or answers `unavailable`/`interrupted`). The request always carries a
+ *   transaction id before it is forwarded, so a forwarded transaction that *did* arrive and a
+ *   local fallback commit of it can never both commit.
+ * - `notifyRoutes`: `POST /v1/internal/notify {db, t, from}` — another node committed `t`;
+ *   catch up now if the database is loaded here and behind. Answers 204 at once.
+ * - `clusterNodeOptions`: `preferredNodeFor` and `clusterNodes` for `startNode`/`createNodeApp`.
+ */
+import { randomUUID } from 'node:crypto';
+import { Router, type Request, type Response } from 'express';
+import { incorrect } from '../engine/errors';
+import { FORWARDED_HEADER, isForwardError, NOTIFY_PATH, type Cluster, type ClusterNodeView } from './cluster';
+
+export interface TransactRequest {
+  dbName: string;
+  /** The path to call on the preferred node (normally the incoming `req.originalUrl`). */
+  path: string;
+  /** The parsed JSON body `{ txData, txId? }` (a `txId` is added when absent). */
+  body: Record<string, unknown>;
+  /** The incoming headers (authorization travels with the forwarded request). */
+  headers: Record<string, string | string[] | undefined>;
+  /** Commit on this node with this transaction id. */
+  commitLocally: (txId: string) => Promise<unknown>;
+}
+
+export type TransactOutcome =
+  | { kind: 'local'; value: unknown; txId: string; reason: 'preferred' | 'already-forwarded' | 'single-node' | 'forward-failed' | 'preferred-unavailable' }
+  | { kind: 'forwarded'; node: string; status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; txId: string };
+
+/** Categories a preferred node answers when it cannot take the transaction (then: commit here). */
+const FALLBACK_CATEGORIES = new Set(['unavailable', 'interrupted']);
+
+function anomalyCategory(body: Buffer): string | undefined {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as { category?: unknown };
+    return typeof v.category === 'string' ? v.category : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function transactOnPreferred(cluster: Cluster, req: TransactRequest): Promise<TransactOutcome> {
+  const given = req.body['txId'];
+  const txId = typeof given === 'string' && given.length > 0 ? given : randomUUID();
+  const local = async (reason: Extract<TransactOutcome, { kind: 'local' }>['reason']): Promise<TransactOutcome> =>
+    ({ kind: 'local', value: await req.commitLocally(txId), txId, reason });
+
+  const forwardedBy = req.headers[FORWARDED_HEADER];
+  if (forwardedBy !== undefined && forwardedBy !== '') return local('already-forwarded');
+  if (cluster.liveNodes().length <= 1) return local('single-node');
+  const preferred = cluster.preferredNode(req.dbName);
+  if (preferred.self) return local('preferred');
+  let res;
+  try {
+    res = await cluster.forward(preferred.url, req.path, JSON.stringify({ ...req.body, txId }), {
+      authorization: req.headers['authorization'],
+    });
+  } catch (e) {
+    if (isForwardError(e)) return local('forward-failed');
+    throw e;
+  }
+  if (res.status === 503 && FALLBACK_CATEGORIES.has(anomalyCategory(res.body) ?? 'unavailable')) return local('preferred-unavailable');
+  return { kind: 'forwarded', node: preferred.id, status: res.status, headers: res.headers, body: res.body, txId };
+}
+
+/** Relay a forwarded answer as the response (status, content type, body as sent). */
+export function sendForwarded(res: Response, out: Extract<TransactOutcome, { kind: 'forwarded' }>): void {
+  const type = out.headers['content-type'];
+  res.status(out.status);
+  res.setHeader('content-type', typeof type === 'string' ? type : 'application/json');
+  res.setHeader('x-datalith-committed-by', out.node);
+  res.send(out.body);
+}
+
+/** The part of `Databases` the notify route needs. */
+export interface NotifiableDatabases {
+  loaded(): string[];
+  host(name: string): Promise<{ db: { t: number }; catchUp(): Promise<unknown> }>;
+}
+
+/**
+ * `POST /internal/notify` (mount under `/v1`, behind the access-key check and the JSON body
+ * parser): `{ db, t, from? }`. Catches the database up in the background if it is loaded here
+ * and behind `t`; databases not loaded here are ignored (they load from the log on first use).
+ * Always 204 for a well-formed body.
+ */
+export function notifyRoutes(databases: NotifiableDatabases, opts: { onError?: (e: unknown, db: string) => void } = {}): Router {
+  const r = Router();
+  const path = NOTIFY_PATH.replace(/^\/v1/, '');
+  r.post(path, (req: Request, res: Response, next) => {
+    const b = req.body as { db?: unknown; t?: unknown } | undefined;
+    if (b === null || typeof b !== 'object' || typeof b.db !== 'string' || b.db === '' || typeof b.t !== 'number' || !Number.isSafeInteger(b.t) || b.t < 0) {
+      next(incorrect('http/invalid-notification', 'a notification is { db: string, t: integer, from?: string }'));
+      return;
+    }
+    const db = b.db;
+    const t = b.t;
+    res.status(204).end();
+    if (!databases.loaded().includes(db)) return;
+    void databases.host(db)
+      .then((h) => (h.db.t < t ? h.catchUp() : undefined))
+      .catch((e: unknown) => opts.onError?.(e, db));
+  });
+  return r;
+}
+
+/** `preferredNodeFor` and `clusterNodes` options for `startNode` / `createNodeApp`. */
+export function clusterNodeOptions(cluster: Cluster): {
+  preferredNodeFor: (name: string) => string;
+  clusterNodes: () => Promise<readonly ClusterNodeView[]>;
+} {
+  return {
+    preferredNodeFor: (name) => cluster.preferredNodeId(name),
+    clusterNodes: async () => cluster.clusterNodes(),
+  };
+}
