@@ -75,7 +75,10 @@ export interface ClusterOptions {
   authorization?: string;
   /** Connect timeout of forwarded requests (default 200 ms). */
   connectTimeoutMs?: number;
-  /** Time to the response headers of a forwarded request (default 10 s). */
+  /**
+   * Time to the response headers of a forwarded request (default 2 s): a hung preferred node
+   * (SIGSTOP, GC pause) then costs at most this before the sender commits itself.
+   */
   forwardTimeoutMs?: number;
   /** Whole-request timeout of a notification (default 1000 ms). */
   notifyTimeoutMs?: number;
@@ -360,7 +363,7 @@ export class Cluster extends EventEmitter {
     if (out['authorization'] === undefined && this.opts.authorization !== undefined) out['authorization'] = this.opts.authorization;
     if (body !== null && out['content-type'] === undefined) out['content-type'] = 'application/json';
     out[FORWARDED_HEADER] = this.nodeId;
-    const timeoutMs = opts.timeoutMs ?? this.opts.forwardTimeoutMs ?? 10_000;
+    const timeoutMs = opts.timeoutMs ?? this.opts.forwardTimeoutMs ?? 2_000;
     let sent = false;
     try {
       const res = await this.agent(opts.connectTimeoutMs ?? this.opts.connectTimeoutMs ?? 200).request({
