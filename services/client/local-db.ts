@@ -4,12 +4,11 @@
  */
 import * as api from '../engine/api';
 import type { Db as EngineDb } from '../engine/db';
-import { pullMany as enginePullMany, pullSelector } from '../engine/pull';
+import { pullManySelector, pullSelector } from '../engine/pull';
 import { q as engineQ } from '../engine/query';
 import { transact } from '../engine/transact';
 import { incorrect } from '../engine/errors';
 import type { Datom, Db, DbStats, IndexName, QueryMap, TimePoint, TxReport } from './types';
-import { parsePullPattern } from '../engine/pull';
 
 export class LocalDb implements Db {
   constructor(
@@ -50,8 +49,7 @@ export class LocalDb implements Db {
 
   async pullMany(selector: unknown, eids: unknown[]): Promise<Array<Record<string, unknown> | null>> {
     if (!Array.isArray(eids)) throw incorrect('pull/invalid-eids', 'pullMany expects an array of entity identifiers');
-    const pattern = parsePullPattern(selector);
-    return enginePullMany(this.engine, pattern, eids.map((e) => this.engine.requireEntid(e)));
+    return pullManySelector(this.engine, selector, eids);
   }
 
   async datoms(index: IndexName, ...components: unknown[]): Promise<Datom[]> {

@@ -8,7 +8,7 @@
  * another `AccessKeyCheck` without touching the routes.
  */
 import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import type { NextFunction, Request, Response } from 'express';
 import { DatalithError, forbidden, incorrect, unavailable } from '../engine/errors';
@@ -127,31 +127,6 @@ export function principalOf(res: Response): Principal | undefined {
 
 // ---- the admin key in AWS ----------------------------------------------------------------------
 
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-
-const bytesOf = (d: SourceData): Buffer =>
-  typeof d === 'string' ? Buffer.from(d, 'utf8') : ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d);
-
-/** SHA-256 (and HMAC-SHA-256 with a secret) on node:crypto, as SigV4 signing wants it. */
-class NodeSha256 {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(this.secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytesOf(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.fresh();
-  }
-}
-
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:.+$/;
 
 /**
@@ -166,38 +141,26 @@ export async function readSecretString(
   const m = SECRET_ARN.exec(arn);
   if (!m) throw incorrect('config/invalid', `Configuration DATALITH_ADMIN_KEY_SECRET_ARN: received ${JSON.stringify(arn)}; allowed: a Secrets Manager secret ARN`);
   const region = m[1]!;
-  const url = new URL(opts.endpoint ?? `https://secretsmanager.${region}.amazonaws.com/`);
-  const body = JSON.stringify({ SecretId: arn });
-  const signer = new SignatureV4({ credentials: opts.credentials, region, service: 'secretsmanager', sha256: NodeSha256 });
-  const signed = await signer.sign({
-    method: 'POST',
-    protocol: url.protocol,
-    hostname: url.hostname,
-    ...(url.port !== '' ? { port: Number(url.port) } : {}),
-    path: url.pathname,
-    query: {},
-    headers: {
-      host: url.host,
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': 'secretsmanager.GetSecretValue',
-    },
-    body,
+  const client = new SecretsManagerClient({
+    region,
+    credentials: opts.credentials,
+    ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
+    maxAttempts: 3,
   });
-  let res: globalThis.Response;
+  let out: { SecretString?: string };
   try {
-    res = await fetch(url, { method: 'POST', headers: signed.headers, body, signal: AbortSignal.timeout(10_000) });
+    out = await client.send(new GetSecretValueCommand({ SecretId: arn }), { abortSignal: AbortSignal.timeout(10_000) });
   } catch (e) {
-    throw unavailable('config/secret-unreachable', `Cannot reach Secrets Manager in ${region}: ${(e as Error).message}`);
+    const err = e as { name?: string; $metadata?: { httpStatusCode?: number }; message?: string };
+    const status = err.$metadata?.httpStatusCode;
+    if (status !== undefined && status < 500) {
+      throw new DatalithError('forbidden', `Secrets Manager refused GetSecretValue for the admin key (HTTP ${status}${err.name ? ` ${err.name}` : ''})`, 'config/secret-refused');
+    }
+    throw unavailable('config/secret-unreachable', `Cannot reach Secrets Manager in ${region}: ${err.message ?? String(e)}`);
+  } finally {
+    client.destroy();
   }
-  const text = await res.text();
-  if (!res.ok) {
-    let type = '';
-    try {
-      type = String((JSON.parse(text) as { __type?: string }).__type ?? '').split('#').pop() ?? '';
-    } catch { /* not JSON */ }
-    throw new DatalithError(res.status >= 500 ? 'unavailable' : 'forbidden', `Secrets Manager refused GetSecretValue for the admin key (HTTP ${res.status}${type ? ` ${type}` : ''})`, 'config/secret-refused');
-  }
-  const secret = (JSON.parse(text) as { SecretString?: unknown }).SecretString;
+  const secret = out.SecretString;
   if (typeof secret !== 'string' || secret.trim() === '') {
     throw incorrect('config/secret-empty', 'The admin key secret has no string value');
   }

@@ -7,7 +7,7 @@
 import * as api from '../engine/api';
 import type { Db as EngineDb } from '../engine/db';
 import { incorrect } from '../engine/errors';
-import { pullMany as enginePullMany, parsePullPattern, pullSelector } from '../engine/pull';
+import { pullManySelector, pullSelector } from '../engine/pull';
 import { q as engineQ } from '../engine/query';
 import { transact as engineTransact } from '../engine/transact';
 import type { HttpLimits } from './config';
@@ -115,8 +115,7 @@ export class NodeOperations {
   async pullMany(name: string, spec: DbSpec, selector: unknown, eids: unknown): Promise<unknown> {
     const { db } = await this.values.resolve(name, spec);
     if (!Array.isArray(eids)) throw incorrect('pull/invalid-eids', 'pullMany expects an array of entity identifiers');
-    const pattern = parsePullPattern(selector);
-    return enginePullMany(db, pattern, eids.map((e) => db.requireEntid(e)));
+    return pullManySelector(db, selector, eids);
   }
 
   async datoms(name: string, spec: DbSpec, index: unknown, components: readonly unknown[]): Promise<api.PublicDatom[]> {
