@@ -167,7 +167,20 @@ class EmbeddedStorage {
   }
 
   async start(): Promise<void> {
-    const h = await spawnChild<string>({
+    let h: ChildHandle<string>;
+    try {
+      h = await this.spawn();
+    } catch (e) {
+      // Another cluster (or storage server) holds the directory: say just that.
+      const locked = /storage\/data-dir-locked: (.*)/.exec((e as Error).message);
+      if (locked !== null) throw new DatalithError('conflict', locked[1] as string, 'storage/data-dir-locked', { dir: this.dir });
+      throw e;
+    }
+    this.adopt(h);
+  }
+
+  private spawn(): Promise<ChildHandle<string>> {
+    return spawnChild<string>({
       name: 'storage (dynalite)',
       entry: DYNALITE_ENTRY,
       args: ['--dir', this.dir, '--port', String(this.port)],
@@ -175,6 +188,9 @@ class EmbeddedStorage {
       readyTimeoutMs: this.timeoutMs,
       ...(this.logFile !== undefined ? { logFile: this.logFile } : {}),
     });
+  }
+
+  private adopt(h: ChildHandle<string>): void {
     this.handle = h;
     this.port = Number(new URL(h.info).port);
     this.onSpawn(h);

@@ -7,7 +7,7 @@
  * scoped keys (per-database read-write and read-only, stored hashed in the catalog) plug in as
  * another `AccessKeyCheck` without touching the routes.
  */
-import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import type { NextFunction, Request, Response } from 'express';
