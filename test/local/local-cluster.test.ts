@@ -167,6 +167,11 @@ describe('embedded storage', () => {
       expect(list).toBeGreaterThanOrEqual(0);
       expect((await http.get(c.endpoint, '/v1/databases', auth)).json['databases']).toEqual(['keep']);
 
+      // A second cluster on the same data directory is refused, cleanly.
+      const second = await startLocalCluster({ port: 0, dataDir, topology: 'solo', childLogs: 'none' }).catch((e: unknown) => e);
+      expect(second).toMatchObject({ category: 'conflict', code: 'storage/data-dir-locked' });
+      expect((second as Error).message).toMatch(/in use by process \d+/);
+
       await c.storage.kill();
       await new Promise((r) => setTimeout(r, 300));
       expect(c.storage.pid).toBeUndefined();
