@@ -179,6 +179,14 @@ describe('invalid entity ids', () => {
     expect(err.message).toContain(':no/such-ident');
   });
 
+  test('an unknown ident as the value of a ref attribute (an enum that does not exist)', () => {
+    const { db, e } = typed();
+    const err = failsCleanly(db, [[':db/add', e, ':v/ref', ':color/ultraviolet']]);
+    expect(err.category).toBe('incorrect');
+    expect(err.code).toBe('db.error/not-an-entity');
+    expect(err.message).toContain(':color/ultraviolet');
+  });
+
   test('an invalid entity id in the value position of a ref', () => {
     const { db, e } = typed();
     const err = failsCleanly(db, [[':db/add', e, ':v/ref', 999_999_999]]);

@@ -26,6 +26,21 @@ function base(): Db {
   return dbWith(BASE);
 }
 
+describe('defining attributes', () => {
+  test('list forms define an attribute as well as a map (they are semantically equivalent)', () => {
+    const db = tx(base(), `[[:db/add "a" :db/ident :x/y] [:db/add "a" :db/valueType :db.type/string] [:db/add "a" :db/cardinality :db.cardinality/one]]`).dbAfter;
+    expect(db.attrOf(':x/y')).toMatchObject({ ident: ':x/y', valueType: 'string', cardinality: 'one', unique: null });
+    const r = tx(db, [[':db/add', 'q', ':x/y', 'hello']]);
+    expect(val(r.dbAfter, r.tempids['q']!, ':x/y')).toBe('hello');
+  });
+
+  test('an attribute cannot lose :db/ident, :db/valueType or :db/cardinality', () => {
+    const e = fails(() => tx(base(), `[[:db/retract :person/name :db/ident :person/name]]`));
+    expect(e.category).toBe('incorrect');
+    expect(e.message).toContain(':person/name');
+  });
+});
+
 describe('renaming an ident', () => {
   test('the new and the old ident both name the entity; ident returns the new one (Datomic example)', () => {
     const db0 = base();

@@ -134,4 +134,14 @@ describe('upsert on :db.unique/identity', () => {
     expect(txFacts(r)).toEqual([]);
     expect(facts(r.dbAfter, john)).toEqual(facts(db, john));
   });
+
+  test('upsert chains through a ref-typed identity whose value is itself an upserted tempid', () => {
+    const db = dbWith(`[{:db/ident :acct/owner :db/valueType :db.type/ref :db/cardinality :db.cardinality/one :db/unique :db.unique/identity}
+                        {:db/ident :acct/balance :db/valueType :db.type/long :db/cardinality :db.cardinality/one}
+                        {:db/ident :user/name :db/valueType :db.type/string :db/cardinality :db.cardinality/one :db/unique :db.unique/identity}]`);
+    const r = tx(db, [{ 'db/id': 'u', 'user/name': 'u1' }, { 'db/id': 'a', 'acct/owner': 'u', 'acct/balance': 1 }]);
+    const r2 = tx(r.dbAfter, [{ 'db/id': 'a2', 'acct/owner': 'u2', 'acct/balance': 2 }, { 'db/id': 'u2', 'user/name': 'u1' }]);
+    expect(r2.tempids).toEqual({ u2: r.tempids['u'], a2: r.tempids['a'] });
+    expect(val(r2.dbAfter, r.tempids['a']!, ':acct/balance')).toBe(2);
+  });
 });
