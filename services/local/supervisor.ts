@@ -135,7 +135,16 @@ export class Supervisor extends EventEmitter {
       const port = n.port ?? await freePort(this.host);
       const m: Managed = { index, id: n.id, port, proc: undefined, state: 'starting', restarts: 0, pids: [], readyAt: 0, crashes: 0, replacing: undefined };
       this.managed[index] = m;
-      await this.launch(m);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.launch(m);
+          return;
+        } catch (e) {
+          // A free port can be taken between choosing it and the node binding it: retry on another.
+          if (attempt >= 2 || n.port !== undefined || this.stopping) throw e;
+          m.port = await freePort(this.host);
+        }
+      }
     }));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) {
