@@ -123,6 +123,18 @@ describe('elle list-append: cycles', () => {
     expect(res.stats.sccs).toBe(1);
   });
 
+  test('an exhausted search budget is flagged; the history is still invalid', () => {
+    const h = buildHistory([
+      { txn: [r('x', []), ap('y', 1)] },
+      { txn: [r('y', []), ap('x', 1)] },
+      { txn: [r('x', [1]), r('y', [1])] },
+    ]);
+    const res = checkListAppend(h, { searchBudget: 1 });
+    expect(res.stats.truncated).toBe(true);
+    expect(res.stats.sccs).toBe(1);
+    expect(res.valid).toBe(false);
+  });
+
   test('a serial history is valid, and its stats are sensible', () => {
     const h = buildHistory([
       { txn: [ap('x', 1), r('y', [])] },

@@ -368,8 +368,8 @@ export function checkListAppend(history: History, opts: ElleOptions = {}): ElleR
   for (const p of all) {
     if (p.type !== 'ok') continue;
     const node = nodeOf.get(p)!;
-    // Serial: known = full list once read; pending = own appends before the first read.
-    const state = new Map<Key, { known: Elem[] | null; pending: Elem[] }>();
+    // Serial: known = full list once read (copied on write); pending = own appends before the first read.
+    const state = new Map<Key, { known: Elem[] | null; owned: boolean; pending: Elem[] }>();
     const txn = p.value;
     for (let i = 0; i < txn.length; i++) {
       const m = txn[i]!;
@@ -377,9 +377,14 @@ export function checkListAppend(history: History, opts: ElleOptions = {}): ElleR
       if (m[0] === 'append') {
         if (snapshot) continue;
         const st = state.get(k);
-        if (!st) state.set(k, { known: null, pending: [m[2]] });
-        else if (st.known) st.known.push(m[2]);
-        else st.pending.push(m[2]);
+        if (!st) state.set(k, { known: null, owned: false, pending: [m[2]] });
+        else if (st.known) {
+          if (!st.owned) {
+            st.known = st.known.slice();
+            st.owned = true;
+          }
+          st.known.push(m[2]);
+        } else st.pending.push(m[2]);
         continue;
       }
       const list = m[2];
@@ -390,7 +395,7 @@ export function checkListAppend(history: History, opts: ElleOptions = {}): ElleR
       const st = state.get(k);
       if (!st) {
         rr.push({ node, pair: p, list, ext: true });
-        state.set(k, { known: list.slice(), pending: [] });
+        state.set(k, { known: list, owned: false, pending: [] });
         continue;
       }
       rr.push({ node, pair: p, list, ext: false });
@@ -404,7 +409,10 @@ export function checkListAppend(history: History, opts: ElleOptions = {}): ElleR
         for (let j = 0; ok && j < suf.length; j++) if (list[list.length - suf.length + j] !== suf[j]) ok = false;
         if (!ok) add('internal', { op: displayOp(p), mop: i, key: k, expected: null, expectedSuffix: suf.slice(), actual: list });
       }
-      if (!snapshot) st.known = list.slice();
+      if (!snapshot) {
+        st.known = list;
+        st.owned = false;
+      }
     }
   }
 
@@ -659,6 +667,7 @@ export function checkListAppend(history: History, opts: ElleOptions = {}): ElleR
       (mask) => g.findSingleRw(scc, sccSet, mask),
       (mask) => g.findMultiRw(scc, sccSet, mask),
     ];
+    let found = false;
     for (const search of searches) {
       for (const extra of variants) {
         const mask = (search === searches[0] ? WW : WW | WR) | extra;
@@ -667,9 +676,16 @@ export function checkListAppend(history: History, opts: ElleOptions = {}): ElleR
         if (g.budget <= 0) truncated = true;
         if (path) {
           report(path, mask);
+          found = true;
           break;
         }
       }
+    }
+    if (!found) {
+      // Budget exhausted: an SCC always has a cycle; report one (a single BFS), classified by its edges.
+      g.budget = Infinity;
+      const mask = WW | WR | ORDER;
+      report(g.findCycle(scc, sccSet, mask | RW)!, mask);
     }
   }
 
