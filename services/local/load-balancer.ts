@@ -200,6 +200,7 @@ class ProxyAttempt implements Dispatcher.DispatchHandler {
       out.push(name, (rawHeaders[i + 1] as Buffer).toString('latin1'));
     }
     this.ctx.status = statusCode;
+    res.sendDate = false; // the backend's Date header passes through
     res.writeHead(statusCode, statusText || undefined, out);
     res.on('drain', resume);
     return true;
