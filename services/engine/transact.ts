@@ -415,6 +415,13 @@ export function transact(db: Db, txData: unknown, opts: TransactOptions = {}): T
     }
   }
 
+  // The instant of a transaction is part of the log: only the current transaction's may be set,
+  // and no past one may be changed or retracted.
+  for (const d of [...delta.asked.values(), ...delta.retracts.values()]) {
+    if (d.a === SYS.txInstant && d.e !== tx) {
+      throw incorrect('db.error/invalid-tx-instant', `:db/txInstant can only be asserted for the current transaction, not for entity ${d.e}`, { entity: d.e, attribute: ':db/txInstant' });
+    }
+  }
   const [instant, explicit] = txInstant(db, delta, tx, opts.now ?? Date.now());
   const txDatoms: Datom[] = [];
   if (!explicit) txDatoms.push(new Datom(tx, SYS.txInstant, new Date(instant), tx, true));

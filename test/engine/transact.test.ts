@@ -284,6 +284,31 @@ describe('reified transactions', () => {
   });
 });
 
+describe('past transactions', () => {
+  test('can be annotated later with facts of their own', () => {
+    const r = tx(dbWith(), [{ 'person/name': 'A' }]);
+    const past = r.txData[0]!.tx;
+    const r2 = tx(r.dbAfter, [[':db/add', past, ':tx/source', 'audited later']]);
+    expect(val(r2.dbAfter, past, ':tx/source')).toBe('audited later');
+  });
+
+  test('keep their :db/txInstant: it cannot be changed or retracted, nor given to other entities', () => {
+    const r = tx(dbWith(), [{ 'db/id': 'p', 'person/name': 'A' }]);
+    const past = r.txData[0]!.tx;
+    const inst = val(r.dbAfter, past, ':db/txInstant') as Date;
+    for (const data of [
+      [[':db/retract', past, ':db/txInstant', inst]],
+      [[':db/add', past, ':db/txInstant', new Date(inst.getTime() + 1)]],
+      [[':db/retractEntity', past]],
+      [[':db/add', r.tempids['p']!, ':db/txInstant', new Date(inst.getTime() + 1)]],
+    ]) {
+      const e = fails(() => tx(r.dbAfter, data));
+      expect(e.category).toBe('incorrect');
+      expect(e.message).toContain(':db/txInstant');
+    }
+  });
+});
+
 describe('redundancy elimination', () => {
   test('re-asserting an existing fact produces no datom', () => {
     const r = tx(dbWith(), [{ 'db/id': 'p', 'person/name': 'P', 'person/aliases': ['a'] }]);
