@@ -16,6 +16,8 @@ import { clusterRoutes } from './routes/cluster';
 import type { ClusterNode, RouteContext } from './routes/context';
 import { databaseRoutes } from './routes/databases';
 import { healthRoutes } from './routes/health';
+import { keyRoutes } from './routes/keys';
+import type { KeyStore } from './keys';
 import { readRoutes } from './routes/reads';
 import { transactRoutes } from './routes/transact';
 
@@ -33,6 +35,8 @@ export interface NodeAppOptions {
   readonly clusterNodes?: () => Promise<readonly ClusterNode[]>;
   /** This node's URL, for the default cluster view. */
   readonly nodeUrl?: string;
+  /** Scoped access keys in the catalog: mounts the key administration routes (/v1/keys). */
+  readonly keys?: KeyStore;
 }
 
 export function createNodeApp(opts: NodeAppOptions): Express {
@@ -67,6 +71,7 @@ export function createNodeApp(opts: NodeAppOptions): Express {
   v1.use(transactRoutes(ctx));
   v1.use(readRoutes(ctx));
   v1.use(clusterRoutes(ctx));
+  if (opts.keys) v1.use(keyRoutes(opts.keys));
   app.use('/v1', v1);
 
   app.use(unknownRoute);

@@ -7,6 +7,9 @@ import * as os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { DatalithError } from '../engine/errors';
 
+/** Default for `keyCacheTtlMs` (services/node/keys.ts). */
+export const DEFAULT_KEY_CACHE_TTL_MS = 5_000;
+
 /** Limits of the HTTP API (docs/http-api.md, docs/limits.md). */
 export interface HttpLimits {
   /** Largest request body in bytes. */
@@ -64,6 +67,8 @@ export interface NodeConfig {
   readonly drainTimeoutMs: number;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   readonly logLevel: string;
+  /** How long a node reuses an access-key lookup; revocation reaches every node within it (ms). */
+  readonly keyCacheTtlMs: number;
 }
 
 export type NodeConfigInput = Partial<Omit<NodeConfig, 'limits'>> & {
@@ -92,6 +97,7 @@ export function nodeConfig(input: NodeConfigInput): NodeConfig {
     drainDelayMs: input.drainDelayMs ?? 0,
     drainTimeoutMs: input.drainTimeoutMs ?? 25_000,
     logLevel: input.logLevel ?? 'info',
+    keyCacheTtlMs: input.keyCacheTtlMs ?? DEFAULT_KEY_CACHE_TTL_MS,
   };
 }
 
@@ -171,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
     drainDelayMs: intFrom(env, 'DATALITH_DRAIN_DELAY_MS', 0, 600_000),
     drainTimeoutMs: intFrom(env, 'DATALITH_DRAIN_TIMEOUT_MS', 0, 600_000),
     logLevel: nonEmpty(env, 'DATALITH_LOG_LEVEL'),
+    keyCacheTtlMs: intFrom(env, 'DATALITH_KEY_CACHE_TTL_MS', 0, 60_000),
   };
   // Drop undefined fields so nodeConfig's defaults apply.
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as NodeConfigInput;

@@ -10,10 +10,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { createNodeApp } from './app';
-import { adminKeyCheck, readSecretString, type AccessKeyCheck } from './auth';
+import { adminKeyCheck, anyKeyCheck, readSecretString, type AccessKeyCheck } from './auth';
 import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, loadConfig, nodeConfig, type NodeConfig, type NodeConfigInput } from './config';
 import { Databases } from './databases';
 import { NodeLifecycle } from './http-lifecycle';
+import { KeyStore } from './keys';
 // The storage modules one by one: the barrel also exports the embedded server (dynalite), which
 // a node never runs and its bundle must not load.
 import { CatalogStore } from './storage/catalog-store';
@@ -28,6 +29,8 @@ export interface RunningNode {
   readonly nodeId: string;
   readonly databases: Databases;
   readonly lifecycle: NodeLifecycle;
+  /** Scoped access keys in the catalog (services/node/keys.ts). */
+  readonly keys: KeyStore;
   readonly server: Server;
   /** Fails /health, stops accepting, drains in-flight requests, closes. Idempotent. */
   close(): Promise<void>;
@@ -60,13 +63,19 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     dynamo.destroy();
     throw e;
   }
-  const databases = new Databases(new CatalogStore(dynamo, names), new LogStore(dynamo, names));
+  const catalog = new CatalogStore(dynamo, names);
+  const databases = new Databases(catalog, new LogStore(dynamo, names));
+  const keys = new KeyStore(catalog, {
+    cacheTtlMs: config.keyCacheTtlMs,
+    databaseExists: async (name) => (await catalog.getDatabase(name)) !== undefined,
+  });
   const lifecycle = new NodeLifecycle();
   let nodeUrl = config.nodeUrl ?? '';
   const app = createNodeApp({
     databases,
     nodeId: config.nodeId,
-    accessKeys: options.accessKeys ?? adminKeyCheck([adminKey]),
+    accessKeys: options.accessKeys ?? anyKeyCheck(adminKeyCheck([adminKey]), keys),
+    keys,
     logger,
     limits: config.limits,
     lifecycle,
@@ -123,7 +132,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
   };
 
   logger.info({ url, port }, 'listening');
-  return { url, port, nodeId: config.nodeId, databases, lifecycle, server, close };
+  return { url, port, nodeId: config.nodeId, databases, lifecycle, keys, server, close };
 }
 
 /** The process entry point: `node main.js` (bundled) or `tsx services/node/main.ts`. */
