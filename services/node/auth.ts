@@ -3,9 +3,9 @@
  * into a `Principal` and each route asks `authorize` whether that principal may do what it asks.
  *
  * Keys are compared as SHA-256 digests with `timingSafeEqual`, so neither the comparison's time
- * nor the stored form reveals the key. Today the only key is the admin key given at startup;
- * scoped keys (per-database read-write and read-only, stored hashed in the catalog) plug in as
- * another `AccessKeyCheck` without touching the routes.
+ * nor the stored form reveals the key. Two checks run in turn (`anyKeyCheck`): the admin key the
+ * node was started with (`adminKeyCheck`), then the scoped keys stored hashed in the catalog
+ * (services/node/keys.ts: admin, or one database read-write or read-only). docs/security.md.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -119,6 +119,14 @@ export function authorize(principal: Principal | undefined, action: Action): voi
       return;
     }
   }
+}
+
+/** The databases of `names` a principal may see (a scoped key sees only its own). */
+export function visibleDatabases(principal: Principal | undefined, names: readonly string[]): string[] {
+  if (principal === undefined) return [];
+  if (principal.role === 'admin' || principal.databases === undefined) return [...names];
+  const mine = new Set(principal.databases);
+  return names.filter((n) => mine.has(n));
 }
 
 export function principalOf(res: Response): Principal | undefined {

@@ -7,7 +7,7 @@
  *   DELETE /v1/databases/:name           → { name, deleted }
  */
 import { Router } from 'express';
-import { authorize, principalOf } from '../auth';
+import { authorize, principalOf, visibleDatabases } from '../auth';
 import { bodyOf, intParam, stringField } from '../http-body';
 import { route } from '../http-errors';
 import { sendWire, type RouteContext } from './context';
@@ -16,8 +16,10 @@ export function databaseRoutes(ctx: RouteContext): Router {
   const r = Router();
 
   r.get('/databases', route(async (_req, res) => {
-    authorize(principalOf(res), { kind: 'list-databases' });
-    sendWire(res, { databases: await ctx.ops.listDatabases() });
+    const principal = principalOf(res);
+    authorize(principal, { kind: 'list-databases' });
+    // A scoped key sees only the databases it grants access to.
+    sendWire(res, { databases: visibleDatabases(principal, await ctx.ops.listDatabases()) });
   }));
 
   r.post('/databases', route(async (req, res) => {
