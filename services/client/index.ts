@@ -5,13 +5,18 @@
 import { DatalithError } from '../engine/errors';
 import { MemoryClient } from './local';
 import { LocalDb, runLocalQuery } from './local-db';
-import { createRemoteClient, RemoteDb, runRemoteQuery } from './remote';
-import type { Client, ClientOptions } from './types';
+import { createRemoteClient, RemoteDb, runRemoteQuery, type KeyAdmin } from './remote';
+import type { Client, ClientOptions, LocalClientOptions, RemoteClientOptions } from './types';
 
 export * from './types';
+export type { AccessKeyInfo, AccessKeyScope, CreatedAccessKey, KeyAdmin } from './remote';
 export { DatalithError };
 export type { AnomalyCategory } from '../engine/errors';
 
+/** A remote client also administers access keys (`createKey`, `listKeys`, `revokeKey`). */
+export function createClient(options: RemoteClientOptions): Client & KeyAdmin;
+export function createClient(options: LocalClientOptions): Client;
+export function createClient(options: ClientOptions): Client;
 export function createClient(options: ClientOptions): Client {
   if (typeof options !== 'object' || options === null) {
     throw new DatalithError('incorrect', 'createClient expects { endpoint, accessKey? } or { local: { dir? } }', 'client/invalid-options');

@@ -7,6 +7,7 @@
  * carries its basis t; the node serving a read catches up to that t first.
  */
 import { randomUUID } from 'node:crypto';
+import { DatalithError } from '../engine/errors';
 import { toWire } from '../engine/wire';
 import { checkDatabaseName } from './local';
 import { basisSpec, dbPath, RemoteDb, remoteReport, type RemoteSession } from './remote-db';
@@ -103,11 +104,58 @@ export class RemoteClient implements Client, RemoteSession {
     return new RemoteConnection(this, name);
   }
 
+  // ---- access keys (admin keys only; docs/security.md) ----
+
+  /**
+   * A new access key: `'admin'`, or one database with `'read-write'` or `'read-only'` access.
+   * The answer's `key` is shown this once: the system keeps only its SHA-256 digest.
+   */
+  async createKey(scope: AccessKeyScope, options: { description?: string } = {}): Promise<CreatedAccessKey> {
+    return this.transport.call('POST', '/v1/keys', { scope, ...(options.description !== undefined ? { description: options.description } : {}) });
+  }
+
+  /** The keys in the catalog (never the keys themselves). The node's own admin key is not listed. */
+  async listKeys(): Promise<AccessKeyInfo[]> {
+    return (await this.transport.call('GET', '/v1/keys')).keys;
+  }
+
+  /** Revokes a key by id: at once on the node that answers, on every node within 5 s. */
+  async revokeKey(id: string): Promise<boolean> {
+    if (typeof id !== 'string' || !/^[0-9a-f]{16}$/.test(id)) {
+      throw new DatalithError('incorrect', `A key id is 16 hex characters, got ${JSON.stringify(id)}`, 'auth/invalid-key-id');
+    }
+    return (await this.transport.call('DELETE', `/v1/keys/${id}`)).revoked === true;
+  }
+
   async close(): Promise<void> {
     await this.transport.close();
   }
 }
 
-export function createRemoteClient(options: RemoteClientOptions): Client {
+/** Who a key lets in: everything, or one database read-write or read-only. */
+export type AccessKeyScope = 'admin' | { readonly db: string; readonly access: 'read-write' | 'read-only' };
+
+export interface AccessKeyInfo {
+  /** Public: names the key in lists, logs and `revokeKey`. */
+  readonly id: string;
+  readonly scope: AccessKeyScope;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly description?: string;
+}
+
+export interface CreatedAccessKey extends AccessKeyInfo {
+  /** The secret: send it as `accessKey`. Shown once. */
+  readonly key: string;
+}
+
+/** Key administration, on remote clients only. */
+export interface KeyAdmin {
+  createKey(scope: AccessKeyScope, options?: { description?: string }): Promise<CreatedAccessKey>;
+  listKeys(): Promise<AccessKeyInfo[]>;
+  revokeKey(id: string): Promise<boolean>;
+}
+
+export function createRemoteClient(options: RemoteClientOptions): Client & KeyAdmin {
   return new RemoteClient(options);
 }
