@@ -115,9 +115,24 @@ export function valuesEqual(a: Value, b: Value): boolean {
 export function valueKey(v: Value): unknown {
   if (typeof v !== 'object' || v === null) return v;
   if (v instanceof Date) return `#inst:${v.getTime()}`;
-  if (v instanceof BigDec) return `#bigdec:${v.toString()}`;
+  if (v instanceof BigDec) return `#bigdec:${bigDecKey(v)}`;
   if (Array.isArray(v)) return `#tuple:${v.map((x) => String(valueKey(x))).join('\u0001')}`;
   return v;
+}
+
+/**
+ * A BigDec's key ignores its scale, as the indexes do (compareValues is numeric: 1.0M and 1.00M
+ * are the same value), so that redundancy elimination and the indexes agree.
+ */
+function bigDecKey(v: BigDec): string {
+  let u = v.unscaled;
+  if (u === 0n) return '0';
+  let scale = v.scale;
+  while (u % 10n === 0n) {
+    u /= 10n;
+    scale--;
+  }
+  return `${u}e${-scale}`;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -111,7 +111,7 @@ describe('differential against DataScript 1.8.1 (single-form transactions)', () 
     const base = dbWith(SCHEMA);
     const dsBase = ds.empty_db(DS_SCHEMA);
     fc.assert(
-      fc.property(fc.subarray([...Array(IDS).keys()], { minLength: 3 }), fc.array(opArb, { minLength: 1, maxLength: 25 }), (seed, ops) => {
+      fc.property(fc.subarray([...Array(IDS).keys()], { minLength: 3 }), fc.array(opArb, { minLength: 1, maxLength: 25, size: 'medium' }), (seed, ops) => {
         let db = base;
         let dsDb = dsBase;
         // Most entities exist from the start, so most forms name something.
