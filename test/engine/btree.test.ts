@@ -112,7 +112,8 @@ describe('SortedSet (persistent B+tree)', () => {
   });
 
   test('get returns the stored key equal under the comparator', () => {
-    const byId = (a: { id: number }, b: { id: number }): number => a.id - b.id;
+    type Row = { id: number; name: string };
+    const byId = (a: Row, b: Row): number => a.id - b.id;
     const stored = { id: 5, name: 'five' };
     const set = SortedSet.empty(byId).insert({ id: 1, name: 'one' }).insert(stored);
     expect(set.get({ id: 5, name: '' })).toBe(stored);
