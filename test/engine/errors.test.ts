@@ -168,6 +168,7 @@ describe('invalid entity ids', () => {
     const { db } = typed();
     const err = failsCleanly(db, [[':db/add', id, ':v/string', 'x']]);
     expect(err.category).toBe('incorrect');
+    expect(err.code).toBe('db.error/invalid-entity-id');
     expect(err.message).toContain(String(id));
     expect(err.message).toContain(':v/string');
   });
@@ -176,6 +177,7 @@ describe('invalid entity ids', () => {
     const { db } = typed();
     const err = failsCleanly(db, [[':db/add', ':no/such-ident', ':v/string', 'x']]);
     expect(err.category).toBe('incorrect');
+    expect(err.code).toBe('db.error/not-an-entity');
     expect(err.message).toContain(':no/such-ident');
   });
 
