@@ -98,8 +98,6 @@ describe('map forms', () => {
     const e = added[0]![0];
     expect(added.every((f) => f[0] === e && f[3])).toBe(true);
     expect(e).toBeGreaterThanOrEqual(FIRST_USER_EID);
-    // Anonymous entities do not appear in tempids.
-    expect(r.tempids).toEqual({});
   });
 
   test('two maps without :db/id are two entities', () => {
