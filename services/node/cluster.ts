@@ -232,7 +232,8 @@ export class Cluster extends EventEmitter {
   private memberIds: string[];
   private readonly preferredCache = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
-  private beating = false;
+  private inFlightBeat: Promise<void> | undefined;
+  private queuedBeat: Promise<void> | undefined;
   private running = false;
   private inService: ReadonlySet<string> | undefined;
   private asgRefreshedMono = -Infinity;
@@ -263,7 +264,7 @@ export class Cluster extends EventEmitter {
     if (this.running) return;
     this.running = true;
     await this.beat();
-    this.timer = setInterval(() => void this.beat(), this.heartbeatIntervalMs);
+    this.timer = setInterval(() => this.timedBeat(), this.heartbeatIntervalMs);
     this.timer.unref();
   }
 
@@ -273,6 +274,9 @@ export class Cluster extends EventEmitter {
     this.running = false;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    // A beat in flight must not write the heartbeat back after it was removed.
+    await this.queuedBeat?.catch(() => {});
+    await this.inFlightBeat?.catch(() => {});
     if (wasRunning && opts.deregister !== false) {
       try {
         await this.store.removeNode(this.nodeId);
@@ -423,17 +427,33 @@ export class Cluster extends EventEmitter {
     }
   }
 
-  /** One heartbeat and refresh now (tests; `start` runs it on a timer). */
+  /**
+   * One heartbeat and refresh, started now or right after the one in progress (so the view it
+   * resolves with is newer than the call). `start` runs beats on a timer.
+   */
   async beat(): Promise<void> {
-    if (this.beating) return;
-    this.beating = true;
-    try {
-      await this.heartbeat();
-      await this.refresh();
-      await this.runSelfCheck();
-    } finally {
-      this.beating = false;
+    if (this.inFlightBeat !== undefined) {
+      this.queuedBeat ??= this.inFlightBeat.then(() => {
+        this.queuedBeat = undefined;
+        return this.beat();
+      });
+      return this.queuedBeat;
     }
+    this.inFlightBeat = (async () => {
+      try {
+        await this.heartbeat();
+        await this.refresh();
+        await this.runSelfCheck();
+      } finally {
+        this.inFlightBeat = undefined;
+      }
+    })();
+    return this.inFlightBeat;
+  }
+
+  private timedBeat(): void {
+    // A slow storage must not pile beats up.
+    if (this.inFlightBeat === undefined) void this.beat();
   }
 
   // ---- internals ----
@@ -450,6 +470,7 @@ export class Cluster extends EventEmitter {
   }
 
   private async heartbeat(): Promise<void> {
+    if (!this.running) return;
     const info: Record<string, unknown> = { ...this.opts.info, url: this.url, pid: this.opts.pid ?? process.pid };
     if (this.opts.asg !== undefined) info['instanceId'] = this.opts.asg.instanceId;
     try {

@@ -152,7 +152,12 @@ describe('embedded storage', () => {
     const dataDir = tmp();
     dirs.push(dataDir);
     const events: string[] = [];
-    const c = await startLocalCluster({ port: 0, dataDir, topology: 'solo', stopGraceMs: 2000, log: (e) => events.push(String(e['event'])) });
+    const detail: string[] = [];
+    const t0 = Date.now();
+    const c = await startLocalCluster({ port: 0, dataDir, topology: 'solo', stopGraceMs: 2000, log: (e) => {
+      events.push(String(e['event']));
+      detail.push(`${Date.now() - t0} ${JSON.stringify(e).slice(0, 300)}`);
+    } });
     const http = new HttpClient();
     const auth = { authorization: `Bearer ${c.accessKey}` };
     try {
@@ -162,9 +167,14 @@ describe('embedded storage', () => {
       await waitFor('storage restarted', () => c.storage.pid !== undefined && c.storage.pid !== first, 15_000);
       expect(events).toContain('storage-failed');
       expect(c.storage.endpoint).toBe(c.storage.nodeEndpoint);
-      const list = await waitFor('databases readable again', async () =>
-        (await http.get(c.endpoint, '/v1/databases', auth)).status === 200, 10_000);
-      expect(list).toBeGreaterThanOrEqual(0);
+      let last: unknown;
+      await waitFor('databases readable again', async () => {
+        const r = await http.get(c.endpoint, '/v1/databases', auth);
+        last = { at: Date.now() - t0, status: r.status, json: r.json };
+        return r.status === 200;
+      }, 10_000).catch((e: Error) => {
+        throw new Error(`${e.message}; last ${JSON.stringify(last)}; events:\n${detail.join('\n')}`);
+      });
       expect((await http.get(c.endpoint, '/v1/databases', auth)).json['databases']).toEqual(['keep']);
 
       // A second cluster on the same data directory is refused, cleanly.
