@@ -18,6 +18,7 @@ import { databaseRoutes } from './routes/databases';
 import { healthRoutes } from './routes/health';
 import { keyRoutes } from './routes/keys';
 import type { KeyStore } from './keys';
+import type { QueryWorkerPool } from './query-workers';
 import { readRoutes } from './routes/reads';
 import { transactRoutes } from './routes/transact';
 
@@ -37,6 +38,8 @@ export interface NodeAppOptions {
   readonly nodeUrl?: string;
   /** Scoped access keys in the catalog: mounts the key administration routes (/v1/keys). */
   readonly keys?: KeyStore;
+  /** Query worker threads (docs/adr/007-query-workers.md); absent: queries run on the event loop. */
+  readonly queryWorkers?: QueryWorkerPool;
 }
 
 export function createNodeApp(opts: NodeAppOptions): Express {
@@ -47,6 +50,7 @@ export function createNodeApp(opts: NodeAppOptions): Express {
     nodeId: opts.nodeId,
     limits,
     ...(opts.preferredNodeFor ? { preferredNodeFor: opts.preferredNodeFor } : {}),
+    ...(opts.queryWorkers ? { queryWorkers: opts.queryWorkers } : {}),
   });
   const ctx: RouteContext = {
     ops,
@@ -66,7 +70,7 @@ export function createNodeApp(opts: NodeAppOptions): Express {
   const v1 = express.Router();
   v1.use(pendingLimit(lifecycle, limits.maxPendingRequests));
   v1.use(requireAccessKey(opts.accessKeys));
-  v1.use(...jsonBody(limits.maxBodyBytes));
+  v1.use(...jsonBody(limits.maxBodyBytes, limits.maxJsonDepth));
   v1.use(databaseRoutes(ctx));
   v1.use(transactRoutes(ctx));
   v1.use(readRoutes(ctx));

@@ -22,6 +22,12 @@ export interface HttpLimits {
   readonly maxPendingRequests: number;
   /** Speculative transactions (`with`) one database value may carry. */
   readonly maxWithChain: number;
+  /** Deepest nesting of arrays and objects in a JSON request body. */
+  readonly maxJsonDepth: number;
+  /** Most rows (or elements) a query, datoms, index-range or tx-range answer may hold. */
+  readonly maxResultRows: number;
+  /** Largest response body of a read in bytes (JSON). */
+  readonly maxResponseBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<HttpLimits> = Object.freeze({
@@ -30,6 +36,9 @@ export const DEFAULT_LIMITS: Readonly<HttpLimits> = Object.freeze({
   maxQueryTimeoutMs: 120_000,
   maxPendingRequests: 512,
   maxWithChain: 64,
+  maxJsonDepth: 256,
+  maxResultRows: 100_000,
+  maxResponseBytes: 32 * 1024 * 1024,
 });
 
 /**
@@ -68,7 +77,10 @@ export interface NodeConfig {
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   readonly logLevel: string;
   /** How long a node reuses an access-key lookup; revocation reaches every node within it (ms). */
-  readonly keyCacheTtlMs: number;
+  readonly keyCacheTtlMs: number;  /** Query worker threads (docs/adr/007-query-workers.md); 0 evaluates queries on the event loop. */
+  readonly queryWorkers: number;
+  /** Heap limit of each query worker (MB). */
+  readonly queryWorkerMemoryMb: number;
 }
 
 export type NodeConfigInput = Partial<Omit<NodeConfig, 'limits'>> & {
@@ -98,8 +110,17 @@ export function nodeConfig(input: NodeConfigInput): NodeConfig {
     drainTimeoutMs: input.drainTimeoutMs ?? 25_000,
     logLevel: input.logLevel ?? 'info',
     keyCacheTtlMs: input.keyCacheTtlMs ?? DEFAULT_KEY_CACHE_TTL_MS,
+    queryWorkers: input.queryWorkers ?? defaultQueryWorkers(),
+    queryWorkerMemoryMb: input.queryWorkerMemoryMb ?? DEFAULT_QUERY_WORKER_MEMORY_MB,
   };
 }
+
+/** Two at least (one runaway query must not hold up every other), at most four. */
+export function defaultQueryWorkers(): number {
+  return Math.max(2, Math.min(4, os.availableParallelism()));
+}
+
+export const DEFAULT_QUERY_WORKER_MEMORY_MB = 1024;
 
 function defaultNodeId(): string {
   return `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -161,6 +182,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
   if (bodyBytes !== undefined) Object.assign(limits, { maxBodyBytes: bodyBytes });
   const pending = intFrom(env, 'DATALITH_MAX_PENDING_REQUESTS', 1, 1_000_000);
   if (pending !== undefined) Object.assign(limits, { maxPendingRequests: pending });
+  const fromEnv: Array<[keyof HttpLimits, string, number, number]> = [
+    ['defaultQueryTimeoutMs', 'DATALITH_QUERY_TIMEOUT_MS', 1, 3_600_000],
+    ['maxQueryTimeoutMs', 'DATALITH_MAX_QUERY_TIMEOUT_MS', 1, 3_600_000],
+    ['maxResultRows', 'DATALITH_MAX_RESULT_ROWS', 1, 100_000_000],
+    ['maxResponseBytes', 'DATALITH_MAX_RESPONSE_BYTES', 1024, 1024 ** 3],
+  ];
+  for (const [field, name, min, max] of fromEnv) {
+    const v = intFrom(env, name, min, max);
+    if (v !== undefined) Object.assign(limits, { [field]: v });
+  }
   const input: NodeConfigInput = {
     ...adminKeyFromEnv(env),
     port: intFrom(env, 'PORT', 0, 65535) ?? 8080,
@@ -178,6 +209,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
     drainTimeoutMs: intFrom(env, 'DATALITH_DRAIN_TIMEOUT_MS', 0, 600_000),
     logLevel: nonEmpty(env, 'DATALITH_LOG_LEVEL'),
     keyCacheTtlMs: intFrom(env, 'DATALITH_KEY_CACHE_TTL_MS', 0, 60_000),
+    queryWorkers: intFrom(env, 'DATALITH_QUERY_WORKERS', 0, 64),
+    queryWorkerMemoryMb: intFrom(env, 'DATALITH_QUERY_WORKER_MEMORY_MB', 64, 1024 * 1024),
   };
   // Drop undefined fields so nodeConfig's defaults apply.
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as NodeConfigInput;

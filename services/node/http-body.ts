@@ -6,6 +6,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { describeValue, incorrect } from '../engine/errors';
 import { fromWire } from '../engine/wire';
+import { DEFAULT_LIMITS } from './config';
 
 export type Body = Record<string, unknown>;
 
@@ -16,11 +17,65 @@ function hasBody(req: Request): boolean {
 }
 
 /**
- * Only `application/json` bodies are read; a body of another type is `incorrect` rather than
- * silently ignored. Non-finite numbers (JSON `1e999` reads as Infinity) are refused: send them
- * as `{"#double": "Infinity"}`.
+ * Checks the raw JSON text before it is parsed, in one pass that skips string contents:
+ *
+ * - nesting deeper than `maxDepth` is refused (the parser and everything after it recurse);
+ * - an integer literal a double cannot hold exactly (`123456789012345678901234567890`,
+ *   `9007199254740993`) is refused instead of silently rounded: send it as `{"#bigint": "…"}`.
+ *   A literal that is exactly how JavaScript prints a double (`1152921504606846976`,
+ *   `123456789012345670000`) is the double it names and is accepted.
  */
-export function jsonBody(maxBodyBytes: number): RequestHandler[] {
+export function checkJsonText(text: Buffer | string, maxDepth: number): void {
+  const s = typeof text === 'string' ? text : text.toString('utf8');
+  let depth = 0;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < n; i++) {
+        const d = s.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > maxDepth) {
+        throw incorrect('http/too-deep', `The request body is nested more than ${maxDepth} levels deep (at character ${i})`, { limit: maxDepth, offset: i });
+      }
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+      let j = i + 1;
+      let integer = true;
+      for (; j < n; j++) {
+        const d = s.charCodeAt(j);
+        if (d >= 0x30 && d <= 0x39) continue;
+        if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) {
+          integer = false;
+          continue;
+        }
+        break;
+      }
+      // At most 15 digits always fit a double exactly.
+      if (integer && j - i > 15) {
+        const literal = s.slice(i, j);
+        if (String(Number(literal)) !== literal) {
+          throw incorrect('http/imprecise-number',
+            `The number ${literal.length > 40 ? `${literal.slice(0, 40)}…` : literal} in the request body cannot be represented exactly as a double; send integers beyond ±2^53 as {"#bigint": "…"}`,
+            { offset: i });
+        }
+      }
+      i = j - 1;
+    }
+  }
+}
+
+/**
+ * Only `application/json` bodies are read; a body of another type is `incorrect` rather than
+ * silently ignored. The raw text is checked first (`checkJsonText`: nesting depth, integers a
+ * double cannot hold). Non-finite numbers (JSON `1e999` reads as Infinity) are refused: send
+ * them as `{"#double": "Infinity"}`.
+ */
+export function jsonBody(maxBodyBytes: number, maxJsonDepth = DEFAULT_LIMITS.maxJsonDepth): RequestHandler[] {
   const checkType = (req: Request, _res: Response, next: NextFunction): void => {
     if (hasBody(req) && !req.is('application/json')) {
       const type = req.headers['content-type'] ?? '(none)';
@@ -33,6 +88,7 @@ export function jsonBody(maxBodyBytes: number): RequestHandler[] {
     limit: maxBodyBytes,
     strict: false,
     type: 'application/json',
+    verify: (_req, _res, buf) => checkJsonText(buf, maxJsonDepth),
     reviver: (_key: string, value: unknown) => {
       if (typeof value === 'number' && !Number.isFinite(value)) {
         throw new SyntaxError('a number is too large for a double; send it as {"#bigint": "…"} or {"#double": "Infinity"}');

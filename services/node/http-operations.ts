@@ -14,6 +14,9 @@ import type { HttpLimits } from './config';
 import type { Databases } from './databases';
 import { DbValues, type DbSpec } from './http-db-values';
 import { MAX_TX_DATOMS } from './transactor';
+import { checkRows, encodeSpec, runQueryJob, type JobInput, type QueryJob } from './query-job';
+import type { QueryWorkerPool } from './query-workers';
+import { toWire } from '../engine/wire';
 
 /** A public transaction report: what `/transact` and `/with` answer. */
 export interface TxResponse {
@@ -40,6 +43,8 @@ export interface NodeOperationsOptions {
   readonly limits: HttpLimits;
   /** The node preferred for a database's writes (cluster code refines it; default: this node). */
   readonly preferredNodeFor?: (name: string) => string | Promise<string>;
+  /** Query worker threads; absent: queries run on the event loop (docs/adr/007-query-workers.md). */
+  readonly queryWorkers?: QueryWorkerPool;
 }
 
 export class NodeOperations {
@@ -95,6 +100,37 @@ export class NodeOperations {
     return engineQ(query, engineInputs, { timeout, offset: opts.offset, limit: opts.limit });
   }
 
+  /**
+   * Runs a query and answers the JSON text of `{ result }`: on a query worker when the node has
+   * them, else here. Result limits apply (rows, bytes: docs/limits.md).
+   */
+  async qText(query: unknown, inputs: readonly QueryInput[], opts: QueryOptions): Promise<string> {
+    const timeout = this.queryTimeout(opts.timeout);
+    const jobInputs: JobInput[] = await Promise.all(inputs.map(async (x): Promise<JobInput> => {
+      if (!('db' in x)) return { value: toWire(x.value) };
+      // The node's own view: the database exists, which creation it is, and how far it is.
+      const host = await this.databases.host(x.db.name);
+      return { db: { name: x.db.name, dbId: host.dbId, minT: host.db.t, spec: encodeSpec(x.db.spec) } };
+    }));
+    const job: QueryJob = {
+      query: toWire(query),
+      inputs: jobInputs,
+      timeout,
+      offset: opts.offset,
+      limit: opts.limit,
+      maxResultRows: this.opts.limits.maxResultRows,
+      maxResponseBytes: this.opts.limits.maxResponseBytes,
+    };
+    const pool = this.opts.queryWorkers;
+    return pool ? pool.run(job) : runQueryJob(this.databases, this.values, job);
+  }
+
+  /** Refuses a datoms-like answer above the row limit (docs/limits.md). */
+  private capRows<T>(rows: T[], hint: string): T[] {
+    checkRows(rows.length, this.opts.limits.maxResultRows, 'datoms/result-too-large', hint);
+    return rows;
+  }
+
   private queryTimeout(asked: number | undefined): number {
     const { defaultQueryTimeoutMs, maxQueryTimeoutMs } = this.opts.limits;
     if (asked === undefined) return defaultQueryTimeoutMs;
@@ -115,22 +151,27 @@ export class NodeOperations {
   async pullMany(name: string, spec: DbSpec, selector: unknown, eids: unknown): Promise<unknown> {
     const { db } = await this.values.resolve(name, spec);
     if (!Array.isArray(eids)) throw incorrect('pull/invalid-eids', 'pullMany expects an array of entity identifiers');
+    checkRows(eids.length, this.opts.limits.maxResultRows, 'pull/too-many-eids', 'pull fewer entities per call');
     return pullManySelector(db, selector, eids);
   }
 
   async datoms(name: string, spec: DbSpec, index: unknown, components: readonly unknown[]): Promise<api.PublicDatom[]> {
     const { db } = await this.values.resolve(name, spec);
-    return api.datoms(db, index, components);
+    return this.capRows(api.datoms(db, index, components), 'give more components to narrow the datoms');
   }
 
   async indexRange(name: string, spec: DbSpec, attr: unknown, start: unknown, end: unknown): Promise<api.PublicDatom[]> {
     const { db } = await this.values.resolve(name, spec);
-    return api.indexRange(db, attr, start, end);
+    return this.capRows(api.indexRange(db, attr, start, end), 'narrow the range with start and end');
   }
 
   async txRange(name: string, basisT: number | undefined, start: unknown, end: unknown): Promise<Array<{ t: number; data: api.PublicDatom[] }>> {
     const { latest } = await this.values.latest(name, basisT);
-    return api.txRange(latest, start as number | Date | null | undefined, end as number | Date | null | undefined);
+    const txs = api.txRange(latest, start as number | Date | null | undefined, end as number | Date | null | undefined);
+    let rows = 0;
+    for (const tx of txs) rows += tx.data.length;
+    checkRows(rows, this.opts.limits.maxResultRows, 'datoms/result-too-large', 'narrow the range with start and end');
+    return txs;
   }
 
   /** A speculative transaction; `instant` lets the client name the result in later requests. */

@@ -7,6 +7,7 @@
  * — which the local cluster's supervisor waits for. Logs go to stderr as JSON (pino).
  */
 import type { Server } from 'node:http';
+import { isMainThread } from 'node:worker_threads';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { createNodeApp } from './app';
@@ -15,6 +16,7 @@ import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, loadConfig, nodeConfig, type
 import { Databases } from './databases';
 import { NodeLifecycle } from './http-lifecycle';
 import { KeyStore } from './keys';
+import { QueryWorkerPool } from './query-workers';
 // The storage modules one by one: the barrel also exports the embedded server (dynalite), which
 // a node never runs and its bundle must not load.
 import { CatalogStore } from './storage/catalog-store';
@@ -70,12 +72,27 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     databaseExists: async (name) => (await catalog.getDatabase(name)) !== undefined,
   });
   const lifecycle = new NodeLifecycle();
+  // Queries run on worker threads with their own read replicas (docs/adr/007-query-workers.md).
+  const queryWorkers = config.queryWorkers > 0
+    ? new QueryWorkerPool({
+      size: config.queryWorkers,
+      memoryMb: config.queryWorkerMemoryMb,
+      logger,
+      storage: {
+        ...(config.storageEndpoint !== undefined ? { storageEndpoint: config.storageEndpoint } : {}),
+        ...(config.region !== undefined ? { region: config.region } : {}),
+        catalogTable: names.catalogTable,
+        logTable: names.logTable,
+      },
+    })
+    : undefined;
   let nodeUrl = config.nodeUrl ?? '';
   const app = createNodeApp({
     databases,
     nodeId: config.nodeId,
     accessKeys: options.accessKeys ?? anyKeyCheck(adminKeyCheck([adminKey]), keys),
     keys,
+    ...(queryWorkers ? { queryWorkers } : {}),
     logger,
     limits: config.limits,
     lifecycle,
@@ -125,6 +142,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
       // Keep-alive connections that carried the last responses close now.
       server.closeAllConnections();
       await closed;
+      await queryWorkers?.close();
       dynamo.destroy();
       logger.info('closed');
     })();
@@ -154,7 +172,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-if (require.main === module) {
+// In a one-file bundle this module also loads in query worker threads: they must not start a node.
+if (require.main === module && isMainThread) {
   main().catch((e: unknown) => {
     const err = e as { category?: string; code?: string; message?: string };
     process.stderr.write(`${JSON.stringify({ level: 60, time: Date.now(), msg: 'node failed to start', category: err.category, code: err.code, error: err.message ?? String(e) })}\n`);

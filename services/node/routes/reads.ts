@@ -21,10 +21,15 @@ import { arrayField, bodyOf, intField, wireField, type Body } from '../http-body
 import { dbInput, parseDbSpec } from '../http-db-values';
 import { route } from '../http-errors';
 import type { QueryInput } from '../http-operations';
+import { encodeResponse } from '../query-job';
 import { sendWire, type RouteContext } from './context';
 
 export function readRoutes(ctx: RouteContext): Router {
   const r = Router();
+  /** Answers a read, refused above the response size limit (docs/limits.md). */
+  const send = (res: Parameters<typeof sendWire>[0], value: unknown): void => {
+    res.status(200).type('application/json').send(encodeResponse(value, ctx.limits.maxResponseBytes));
+  };
   const spec = (body: Body) => parseDbSpec(body, ctx.limits.maxWithChain);
   const readable = (res: Parameters<typeof principalOf>[0], name: string): void => authorize(principalOf(res), { kind: 'read', db: name });
 
@@ -39,26 +44,27 @@ export function readRoutes(ctx: RouteContext): Router {
     const inputs = all !== undefined
       ? all.map(decode)
       : [{ db: { name, spec: spec(body) } }, ...(arrayField(body, 'args') ?? []).map(decode)];
-    const result = await ctx.ops.q(query, inputs, {
+    // Evaluated on a query worker when the node has them (docs/adr/007-query-workers.md).
+    const text = await ctx.ops.qText(query, inputs, {
       timeout: intField(body, 'timeout', { min: 1 }),
       offset: intField(body, 'offset'),
       limit: intField(body, 'limit', { min: -1 }),
     });
-    sendWire(res, { result });
+    res.status(200).type('application/json').send(text);
   }));
 
   r.post('/databases/:name/pull', route(async (req, res) => {
     const name = req.params.name!;
     readable(res, name);
     const body = bodyOf(req);
-    sendWire(res, { result: await ctx.ops.pull(name, spec(body), wireField(body, 'selector', true), wireField(body, 'eid', true)) });
+    send(res, { result: await ctx.ops.pull(name, spec(body), wireField(body, 'selector', true), wireField(body, 'eid', true)) });
   }));
 
   r.post('/databases/:name/pull-many', route(async (req, res) => {
     const name = req.params.name!;
     readable(res, name);
     const body = bodyOf(req);
-    sendWire(res, { result: await ctx.ops.pullMany(name, spec(body), wireField(body, 'selector', true), wireField(body, 'eids', true)) });
+    send(res, { result: await ctx.ops.pullMany(name, spec(body), wireField(body, 'selector', true), wireField(body, 'eids', true)) });
   }));
 
   r.post('/databases/:name/datoms', route(async (req, res) => {
@@ -66,7 +72,7 @@ export function readRoutes(ctx: RouteContext): Router {
     readable(res, name);
     const body = bodyOf(req);
     const components = (arrayField(body, 'components') ?? []).map((x) => fromWire(x));
-    sendWire(res, { datoms: await ctx.ops.datoms(name, spec(body), wireField(body, 'index', true), components) });
+    send(res, { datoms: await ctx.ops.datoms(name, spec(body), wireField(body, 'index', true), components) });
   }));
 
   r.post('/databases/:name/index-range', route(async (req, res) => {
@@ -74,7 +80,7 @@ export function readRoutes(ctx: RouteContext): Router {
     readable(res, name);
     const body = bodyOf(req);
     const datoms = await ctx.ops.indexRange(name, spec(body), wireField(body, 'attr', true), wireField(body, 'start'), wireField(body, 'end'));
-    sendWire(res, { datoms });
+    send(res, { datoms });
   }));
 
   r.post('/databases/:name/tx-range', route(async (req, res) => {
@@ -82,7 +88,7 @@ export function readRoutes(ctx: RouteContext): Router {
     readable(res, name);
     const body = bodyOf(req);
     const txs = await ctx.ops.txRange(name, intField(body, 'basisT'), wireField(body, 'start'), wireField(body, 'end'));
-    sendWire(res, { txs });
+    send(res, { txs });
   }));
 
   r.post('/databases/:name/with', route(async (req, res) => {

@@ -1,0 +1,145 @@
+/**
+ * A query as a self-contained job: everything in the wire encoding (so it can cross to a query
+ * worker thread, services/node/query-workers.ts), evaluated against a node's (or a worker's)
+ * database values, answered as the JSON text of `{ result }`. The same code runs inline on the
+ * node's event loop when query workers are off.
+ *
+ * Result limits (docs/limits.md): at most `maxResultRows` rows (or elements) and
+ * `maxResponseBytes` bytes of JSON; beyond them the answer is `incorrect` naming the limit, never
+ * a truncated result.
+ */
+import { q as engineQ } from '../engine/query';
+import { incorrect, unavailable } from '../engine/errors';
+import { fromWire, toWire } from '../engine/wire';
+import type { Databases } from './databases';
+import type { DbSpec, DbValues } from './http-db-values';
+import type { DatabaseHost } from './transactor';
+
+/** A database input: the node's view of it (id and t) travels with the descriptor. */
+export interface JobDbInput {
+  readonly name: string;
+  /** The database's id on the node: a worker holding another (deleted and re-created) reloads. */
+  readonly dbId: string;
+  /** The t the node has: the worker catches up to at least it (the node's reads see its commits). */
+  readonly minT: number;
+  /** The descriptor (basis, filters, speculative transactions), wire-encoded. */
+  readonly spec: unknown;
+}
+
+export type JobInput = { readonly db: JobDbInput } | { readonly value: unknown };
+
+export interface QueryJob {
+  /** The query, wire-encoded (EDN text stays a string). */
+  readonly query: unknown;
+  readonly inputs: readonly JobInput[];
+  /** Milliseconds the evaluation may take. */
+  readonly timeout: number;
+  readonly offset?: number | undefined;
+  readonly limit?: number | undefined;
+  readonly maxResultRows: number;
+  readonly maxResponseBytes: number;
+}
+
+export function encodeSpec(spec: DbSpec): unknown {
+  return toWire({
+    basisT: spec.basisT ?? null,
+    asOf: spec.asOf,
+    since: spec.since,
+    history: spec.history,
+    with: spec.with.map((w) => ({ txData: w.txData, instant: w.instant })),
+  });
+}
+
+export function decodeSpec(x: unknown): DbSpec {
+  const o = fromWire(x) as { basisT: number | null; asOf: DbSpec['asOf']; since: DbSpec['since']; history: boolean; with: DbSpec['with'] };
+  return { basisT: o.basisT ?? undefined, asOf: o.asOf, since: o.since, history: o.history, with: o.with };
+}
+
+/** The host of a database as the job names it: the same creation (id) the node serves. */
+async function hostFor(databases: Databases, name: string, dbId: string): Promise<DatabaseHost> {
+  let host = await databases.host(name);
+  if (host.dbId !== dbId) {
+    await databases.revalidate(name);
+    host = await databases.host(name);
+    if (host.dbId !== dbId) {
+      throw unavailable('db.error/db-changed', `Database ${name} was deleted and created again while the query started; retry`, { dbName: name });
+    }
+  }
+  return host;
+}
+
+/** Evaluates a job; answers the JSON text of `{ "result": … }` in the wire encoding. */
+export async function runQueryJob(databases: Databases, values: DbValues, job: QueryJob): Promise<string> {
+  const inputs = await Promise.all(job.inputs.map(async (x) => {
+    if ('value' in x) return fromWire(x.value);
+    const host = await hostFor(databases, x.db.name, x.db.dbId);
+    await host.awaitBasis(x.db.minT);
+    return (await values.resolve(x.db.name, decodeSpec(x.db.spec))).db;
+  }));
+  const result = engineQ(fromWire(job.query), inputs, { timeout: job.timeout, offset: job.offset, limit: job.limit });
+  if (Array.isArray(result)) {
+    checkRows(result.length, job.maxResultRows, 'query/result-too-large',
+      'narrow the query, aggregate it, or page through it with :offset and :limit');
+  }
+  return encodeResponse({ result }, job.maxResponseBytes);
+}
+
+/** Refuses an answer of more than `limit` rows. */
+export function checkRows(n: number, limit: number, code: string, hint: string): void {
+  if (n > limit) {
+    throw incorrect(code, `The result has ${n} rows, more than the limit of ${limit}: ${hint}`, { rows: n, limit });
+  }
+}
+
+/**
+ * The JSON text of a public value, refused (before it is built, when an estimate already
+ * exceeds the limit) when larger than `maxBytes`.
+ */
+export function encodeResponse(value: unknown, maxBytes: number): string {
+  if (estimateBytes(value, maxBytes) > maxBytes) throw tooLarge(undefined, maxBytes);
+  const text = JSON.stringify(toWire(value));
+  if (text.length > maxBytes || (text.length * 3 > maxBytes && Buffer.byteLength(text, 'utf8') > maxBytes)) {
+    throw tooLarge(Buffer.byteLength(text, 'utf8'), maxBytes);
+  }
+  return text;
+}
+
+function tooLarge(bytes: number | undefined, maxBytes: number) {
+  return incorrect('http/response-too-large',
+    `The answer${bytes !== undefined ? ` of ${bytes} bytes` : ''} exceeds the response limit of ${maxBytes} bytes: ask for less (page a query with :offset and :limit, narrow datoms with more components)`,
+    { limit: maxBytes, ...(bytes !== undefined ? { bytes } : {}) });
+}
+
+/** A lower bound of the JSON size of a value, stopping early once it passes `budget`. */
+export function estimateBytes(value: unknown, budget: number): number {
+  let total = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && total <= budget) {
+    const v = stack.pop();
+    switch (typeof v) {
+      case 'string': total += v.length + 3; break;
+      case 'number': case 'bigint': total += 2; break;
+      case 'boolean': total += 5; break;
+      case 'object':
+        if (v === null) total += 4;
+        else if (Array.isArray(v)) {
+          total += 1 + v.length;
+          for (let i = 0; i < v.length; i++) stack.push(v[i]);
+        } else if (v instanceof Date) total += 32;
+        else if (v instanceof Map || v instanceof Set) {
+          total += 2;
+          for (const x of v) stack.push(x);
+        } else {
+          for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+            total += k.length + 4;
+            stack.push(x);
+          }
+        }
+        break;
+      default:
+        total += 1;
+    }
+  }
+  return total;
+}
+

@@ -1,0 +1,89 @@
+/**
+ * A query worker thread (docs/adr/007-query-workers.md). It keeps its own read replica of the
+ * databases it is asked about — its own DynamoDB client, catalog and log readers, `Databases`
+ * and `DbValues` — caught up from the log to the t the node asks for, and evaluates query jobs
+ * (services/node/query-job.ts) one at a time, answering JSON text. It never writes.
+ *
+ * Started by services/node/query-workers.ts with `workerData.datalithQueryWorker`; loading this
+ * module anywhere else does nothing.
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isDatalithError } from '../engine/errors';
+import { toWire } from '../engine/wire';
+import { Databases } from './databases';
+import { DbValues } from './http-db-values';
+import { runQueryJob, type QueryJob } from './query-job';
+// One by one, as in main.ts: the storage barrel would load the embedded server.
+import { CatalogStore } from './storage/catalog-store';
+import { createDynamoClient } from './storage/dynamo-client';
+import { LogStore } from './storage/log-store';
+import { tableNames } from './storage/tables';
+
+export interface QueryWorkerData {
+  readonly datalithQueryWorker: true;
+  readonly storageEndpoint?: string;
+  readonly region?: string;
+  readonly catalogTable?: string;
+  readonly logTable?: string;
+}
+
+export interface WorkerJobMessage {
+  readonly id: number;
+  readonly job: QueryJob;
+}
+
+/** An error as it crosses back: an anomaly, or an unexpected error with its stack (for the log). */
+export interface SerializedError {
+  readonly category?: string;
+  readonly code?: string;
+  readonly message: string;
+  readonly data?: unknown;
+  readonly name?: string;
+  readonly stack?: string;
+}
+
+export type WorkerReply =
+  | { readonly id: number; readonly ok: string }
+  | { readonly id: number; readonly error: SerializedError }
+  | { readonly ready: true };
+
+export function serializeError(e: unknown): SerializedError {
+  if (isDatalithError(e)) {
+    let data: unknown;
+    try {
+      data = Object.keys(e.data).length > 0 ? toWire(e.data) : undefined;
+    } catch {
+      data = undefined;
+    }
+    return { category: e.category, message: e.message, ...(e.code !== undefined ? { code: e.code } : {}), ...(data !== undefined ? { data } : {}) };
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { name: err.name, message: err.message, ...(err.stack !== undefined ? { stack: err.stack } : {}) };
+}
+
+export function startQueryWorker(data: QueryWorkerData): void {
+  const port = parentPort;
+  if (port === null) throw new Error('startQueryWorker runs in a worker thread');
+  const dynamo = createDynamoClient({
+    ...(data.storageEndpoint !== undefined ? { endpoint: data.storageEndpoint } : {}),
+    ...(data.region !== undefined ? { region: data.region } : {}),
+  });
+  const names = tableNames({
+    ...(data.catalogTable !== undefined ? { catalogTable: data.catalogTable } : {}),
+    ...(data.logTable !== undefined ? { logTable: data.logTable } : {}),
+  });
+  const databases = new Databases(new CatalogStore(dynamo, names), new LogStore(dynamo, names));
+  const values = new DbValues(databases);
+  port.on('message', (m: WorkerJobMessage) => {
+    runQueryJob(databases, values, m.job).then(
+      (ok) => port.postMessage({ id: m.id, ok } satisfies WorkerReply),
+      (e: unknown) => port.postMessage({ id: m.id, error: serializeError(e) } satisfies WorkerReply),
+    );
+  });
+  port.postMessage({ ready: true } satisfies WorkerReply);
+}
+
+const wd = workerData as Partial<QueryWorkerData> | null | undefined;
+if (!isMainThread && wd !== null && typeof wd === 'object' && wd.datalithQueryWorker === true) {
+  startQueryWorker(wd as QueryWorkerData);
+}

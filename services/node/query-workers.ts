@@ -1,0 +1,243 @@
+/**
+ * Query evaluation off the event loop (docs/adr/007-query-workers.md): a pool of worker threads
+ * (services/node/query-worker.ts), each with its own read replica, one query at a time each.
+ *
+ * - A job waits for a free worker at most until its deadline (the query timeout); a job that
+ *   never got a worker is `busy` (429: the client backs off and retries).
+ * - A worker evaluating past the deadline plus a grace period (the engine checks its timeout
+ *   cooperatively; a long non-cooperative step would not) is terminated and replaced; its job
+ *   is `interrupted` (`query/timeout`).
+ * - A worker that runs out of memory (`memoryMb`) dies alone; its job is `incorrect`
+ *   (`query/out-of-memory`) and the worker is replaced. The node's event loop never evaluates a
+ *   query, so /health, transactions and other reads keep their latency while queries run.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { ANOMALY_CATEGORIES, busy, DatalithError, incorrect, interrupted, type AnomalyCategory } from '../engine/errors';
+import { fromWire } from '../engine/wire';
+import type { QueryJob } from './query-job';
+import type { QueryWorkerData, SerializedError, WorkerReply } from './query-worker';
+// Loaded for its side effect in a bundle (the bundle is the worker's entry there): nothing here.
+import './query-worker';
+
+export interface QueryWorkerPoolOptions {
+  /** Worker threads (at least 1). */
+  readonly size: number;
+  readonly storage: Omit<QueryWorkerData, 'datalithQueryWorker'>;
+  /** Old-generation heap limit of each worker (MB); undefined: Node's default. */
+  readonly memoryMb?: number;
+  /** How long past its deadline a worker may run before it is terminated (ms). */
+  readonly graceMs?: number;
+  readonly logger?: Logger;
+}
+
+interface Waiting {
+  readonly job: QueryJob;
+  readonly deadline: number;
+  readonly resolve: (text: string) => void;
+  readonly reject: (e: unknown) => void;
+  timer?: NodeJS.Timeout;
+}
+
+interface Slot {
+  worker: Worker | null;
+  ready: boolean;
+  running: (Waiting & { id: number; watchdog: NodeJS.Timeout }) | null;
+  /** Set when we terminate the worker ourselves (its exit is expected). */
+  retiring: boolean;
+}
+
+export const DEFAULT_QUERY_WORKER_GRACE_MS = 1_000;
+
+/** How a worker is started: the TypeScript sources through tsx, the compiled file, or the bundle. */
+function workerEntry(): { filename: string; eval: boolean } {
+  if (__filename.endsWith('.ts')) {
+    const tsx = require.resolve('tsx/cjs');
+    const file = path.join(__dirname, 'query-worker.ts');
+    return { filename: `require(${JSON.stringify(tsx)});\nrequire(${JSON.stringify(file)});`, eval: true };
+  }
+  const sibling = path.join(__dirname, 'query-worker.js');
+  if (fs.existsSync(sibling)) return { filename: sibling, eval: false };
+  // One-file bundle (lib/node-bundle.ts): the bundle holds query-worker.ts and starts it.
+  return { filename: require.main?.filename ?? process.argv[1]!, eval: false };
+}
+
+export function deserializeError(e: SerializedError): Error {
+  if (e.category !== undefined && (ANOMALY_CATEGORIES as readonly string[]).includes(e.category)) {
+    let data: Record<string, unknown> = {};
+    try {
+      if (e.data !== undefined) data = fromWire(e.data) as Record<string, unknown>;
+    } catch {
+      data = {};
+    }
+    return new DatalithError(e.category as AnomalyCategory, e.message, e.code, data);
+  }
+  const err = new Error(e.message);
+  err.name = e.name ?? 'Error';
+  if (e.stack !== undefined) err.stack = e.stack;
+  return err;
+}
+
+export class QueryWorkerPool {
+  private readonly slots: Slot[];
+  private readonly queue: Waiting[] = [];
+  private nextId = 1;
+  private closed = false;
+  private readonly graceMs: number;
+  private readonly entry = workerEntry();
+
+  constructor(private readonly opts: QueryWorkerPoolOptions) {
+    if (!Number.isInteger(opts.size) || opts.size < 1) throw new RangeError(`query worker pool size must be a positive integer, got ${opts.size}`);
+    this.graceMs = opts.graceMs ?? DEFAULT_QUERY_WORKER_GRACE_MS;
+    this.slots = Array.from({ length: opts.size }, () => ({ worker: null, ready: false, running: null, retiring: false }));
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Jobs waiting for a worker. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /** Workers evaluating a job. */
+  get active(): number {
+    return this.slots.filter((s) => s.running !== null).length;
+  }
+
+  /** Evaluates a job on a worker; resolves to the answer's JSON text. */
+  run(job: QueryJob): Promise<string> {
+    if (this.closed) return Promise.reject(busy('node/shutting-down', 'This node is shutting down; retry on another node'));
+    return new Promise<string>((resolve, reject) => {
+      const w: Waiting = { job, deadline: Date.now() + job.timeout, resolve, reject };
+      w.timer = setTimeout(() => {
+        const i = this.queue.indexOf(w);
+        if (i < 0) return;
+        this.queue.splice(i, 1);
+        reject(busy('node/query-workers-busy',
+          `No query worker became free within the query's timeout of ${job.timeout} ms (all ${this.slots.length} were busy); retry with backoff`,
+          { workers: this.slots.length }));
+      }, job.timeout);
+      w.timer.unref();
+      this.queue.push(w);
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.running !== null) continue;
+      if (slot.worker === null) this.spawn(slot);
+      if (!slot.ready) continue;
+      const w = this.queue.shift()!;
+      if (w.timer) clearTimeout(w.timer);
+      const remaining = w.deadline - Date.now();
+      const id = this.nextId++;
+      const watchdog = setTimeout(() => this.overrun(slot), Math.max(1, remaining) + this.graceMs);
+      watchdog.unref();
+      slot.running = { ...w, id, watchdog };
+      slot.worker!.postMessage({ id, job: { ...w.job, timeout: Math.max(1, remaining) } });
+    }
+  }
+
+  private spawn(slot: Slot): void {
+    const data: QueryWorkerData = { datalithQueryWorker: true, ...this.opts.storage };
+    const worker = new Worker(this.entry.filename, {
+      eval: this.entry.eval,
+      workerData: data,
+      ...(this.opts.memoryMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryMb } } : {}),
+      stdout: false,
+      stderr: false,
+    });
+    worker.unref();
+    slot.worker = worker;
+    slot.ready = false;
+    slot.retiring = false;
+    worker.on('message', (m: WorkerReply) => {
+      if (slot.worker !== worker) return;
+      if ('ready' in m) {
+        slot.ready = true;
+        this.dispatch();
+        return;
+      }
+      const r = slot.running;
+      if (r === null || r.id !== m.id) return;
+      clearTimeout(r.watchdog);
+      slot.running = null;
+      if ('ok' in m) r.resolve(m.ok);
+      else r.reject(deserializeError(m.error));
+      this.dispatch();
+    });
+    worker.on('error', (e: Error & { code?: string }) => {
+      if (slot.worker !== worker) return;
+      const err = e.code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? incorrect('query/out-of-memory', `The query needed more memory than a query worker may use${this.opts.memoryMb !== undefined ? ` (${this.opts.memoryMb} MB)` : ''}: narrow it or page through it with :offset and :limit`)
+        : e;
+      this.opts.logger?.error({ err: e }, 'query worker failed');
+      this.lose(slot, err);
+    });
+    worker.on('exit', (code) => {
+      if (slot.worker !== worker) return;
+      if (!slot.retiring && !this.closed) this.opts.logger?.warn({ code }, 'query worker exited');
+      this.lose(slot, new Error(`query worker exited with code ${code}`));
+    });
+  }
+
+  /** The worker of a slot is gone: fail its job, start another when there is work. */
+  private lose(slot: Slot, err: unknown): void {
+    const r = slot.running;
+    slot.running = null;
+    const w = slot.worker;
+    slot.worker = null;
+    slot.ready = false;
+    if (w !== null && !slot.retiring) {
+      slot.retiring = true;
+      void w.terminate();
+    }
+    if (r !== null) {
+      clearTimeout(r.watchdog);
+      r.reject(err);
+    }
+    if (!this.closed) this.dispatch();
+  }
+
+  /** A job ran past its deadline and the grace period: stop the worker. */
+  private overrun(slot: Slot): void {
+    const r = slot.running;
+    if (r === null) return;
+    this.opts.logger?.warn({ timeout: r.job.timeout }, 'query worker overran its deadline: terminated');
+    const w = slot.worker;
+    slot.retiring = true;
+    slot.worker = null;
+    slot.ready = false;
+    slot.running = null;
+    if (w !== null) void w.terminate();
+    r.reject(interrupted('query/timeout', `Query timed out after ${r.job.timeout} ms (its worker was stopped)`, { timeout: r.job.timeout }));
+    this.dispatch();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.queue.splice(0)) {
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(busy('node/shutting-down', 'This node is shutting down; retry on another node'));
+    }
+    await Promise.all(this.slots.map(async (slot) => {
+      const w = slot.worker;
+      const r = slot.running;
+      slot.worker = null;
+      slot.running = null;
+      slot.retiring = true;
+      if (r !== null) {
+        clearTimeout(r.watchdog);
+        r.reject(busy('node/shutting-down', 'This node is shutting down; retry on another node'));
+      }
+      if (w !== null) await w.terminate();
+    }));
+  }
+}
