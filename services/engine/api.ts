@@ -56,8 +56,11 @@ function attrComponent(db: Db, a: unknown): number | undefined {
   return db.requireAttr(typeof a === 'number' ? a : identText(a) ?? a).id;
 }
 
-/** db.datoms(index, ...components) with components in the index's order, as Datomic's API. */
-export function datoms(db: Db, indexName: unknown, components: readonly unknown[]): PublicDatom[] {
+/**
+ * db.datoms(index, ...components) with components in the index's order, as Datomic's API.
+ * The walk stops once the answer holds more than `max` datoms (callers refuse such answers).
+ */
+export function datoms(db: Db, indexName: unknown, components: readonly unknown[], max = Infinity): PublicDatom[] {
   const index = checkIndexName(indexName);
   const [c0, c1, c2, c3] = components;
   if (components.length > 4) {
@@ -93,18 +96,20 @@ export function datoms(db: Db, indexName: unknown, components: readonly unknown[
   const out: PublicDatom[] = [];
   db.forDatoms(index, k[0], k[1], k[2], tx, (d) => {
     out.push(publicDatom(db, d));
+    if (out.length > max) return false;
   });
   return out;
 }
 
-/** AVET datoms of one attribute with start <= v < end (either bound optional). */
-export function indexRange(db: Db, attrName: unknown, start?: unknown, end?: unknown): PublicDatom[] {
+/** AVET datoms of one attribute with start <= v < end (either bound optional); stops past `max`. */
+export function indexRange(db: Db, attrName: unknown, start?: unknown, end?: unknown, max = Infinity): PublicDatom[] {
   const attr = db.requireAttr(attrName);
   const lo = start === undefined || start === null ? null : { value: valueComponent(db, attr.id, start)!, inclusive: true };
   const hi = end === undefined || end === null ? null : { value: valueComponent(db, attr.id, end)!, inclusive: false };
   const out: PublicDatom[] = [];
   db.forAvetRange(attr.id, lo, hi, (d) => {
     out.push(publicDatom(db, d));
+    if (out.length > max) return false;
   });
   return out;
 }

@@ -127,7 +127,7 @@ export class NodeOperations {
 
   /** Refuses a datoms-like answer above the row limit (docs/limits.md). */
   private capRows<T>(rows: T[], hint: string): T[] {
-    checkRows(rows.length, this.opts.limits.maxResultRows, 'datoms/result-too-large', hint);
+    checkRows(rows.length, this.opts.limits.maxResultRows, 'datoms/result-too-large', hint, false);
     return rows;
   }
 
@@ -157,12 +157,12 @@ export class NodeOperations {
 
   async datoms(name: string, spec: DbSpec, index: unknown, components: readonly unknown[]): Promise<api.PublicDatom[]> {
     const { db } = await this.values.resolve(name, spec);
-    return this.capRows(api.datoms(db, index, components), 'give more components to narrow the datoms');
+    return this.capRows(api.datoms(db, index, components, this.opts.limits.maxResultRows), 'give more components to narrow the datoms');
   }
 
   async indexRange(name: string, spec: DbSpec, attr: unknown, start: unknown, end: unknown): Promise<api.PublicDatom[]> {
     const { db } = await this.values.resolve(name, spec);
-    return this.capRows(api.indexRange(db, attr, start, end), 'narrow the range with start and end');
+    return this.capRows(api.indexRange(db, attr, start, end, this.opts.limits.maxResultRows), 'narrow the range with start and end');
   }
 
   async txRange(name: string, basisT: number | undefined, start: unknown, end: unknown): Promise<Array<{ t: number; data: api.PublicDatom[] }>> {

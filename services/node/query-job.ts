@@ -84,10 +84,10 @@ export async function runQueryJob(databases: Databases, values: DbValues, job: Q
   return encodeResponse({ result }, job.maxResponseBytes);
 }
 
-/** Refuses an answer of more than `limit` rows. */
-export function checkRows(n: number, limit: number, code: string, hint: string): void {
+/** Refuses an answer of more than `limit` rows (`counted`: n is the full count, not a stop). */
+export function checkRows(n: number, limit: number, code: string, hint: string, counted = true): void {
   if (n > limit) {
-    throw incorrect(code, `The result has ${n} rows, more than the limit of ${limit}: ${hint}`, { rows: n, limit });
+    throw incorrect(code, `The result exceeds the limit of ${limit} rows${counted ? ` (it has ${n})` : ''}: ${hint}`, { limit, ...(counted ? { rows: n } : {}) });
   }
 }
 

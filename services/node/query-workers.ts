@@ -175,7 +175,7 @@ export class QueryWorkerPool {
     worker.on('error', (e: Error & { code?: string }) => {
       if (slot.worker !== worker) return;
       const err = e.code === 'ERR_WORKER_OUT_OF_MEMORY'
-        ? incorrect('query/out-of-memory', `The query needed more memory than a query worker may use${this.opts.memoryMb !== undefined ? ` (${this.opts.memoryMb} MB)` : ''}: narrow it or page through it with :offset and :limit`)
+        ? incorrect('query/out-of-memory', `The query needed more memory than a query worker may use${this.opts.memoryMb !== undefined ? ` (${this.opts.memoryMb} MB)` : ''}: narrow it (more selective clauses, fewer variables in :find, or an aggregate)`)
         : e;
       this.opts.logger?.error({ err: e }, 'query worker failed');
       this.lose(slot, err);
