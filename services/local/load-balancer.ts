@@ -10,7 +10,10 @@
  *   becomes unhealthy after `unhealthyThreshold` (2) consecutive failures, healthy after
  *   `healthyThreshold` (2) consecutive successes (1 for a new backend). A health check that
  *   times out while the backend is demonstrably serving (a proxied response completed since the
- *   check was sent) counts as busy, not failed.
+ *   check was sent) counts as busy, not failed; so does one that times out while requests are in
+ *   flight on the backend and it showed life (a passed check or a response) within `busyGraceMs`
+ *   (3 s) — a query holding the event loop for a second or two does not get a node ejected, while
+ *   an idle hung node is detected in under a second.
  * - Passive health: a connection the backend refuses marks it unhealthy at once.
  * - Retries: a request that never reached a backend (connection refused / connect timeout) is
  *   retried on another healthy backend whatever its method (request bodies are buffered, so they
@@ -36,6 +39,8 @@ export interface HealthCheckOptions {
   timeoutMs?: number;
   unhealthyThreshold?: number;
   healthyThreshold?: number;
+  /** Health-check timeouts of a backend with requests in flight are tolerated this long (3000). */
+  busyGraceMs?: number;
 }
 
 export interface LoadBalancerOptions {
@@ -85,6 +90,7 @@ const DEFAULTS = {
   timeoutMs: 500,
   unhealthyThreshold: 2,
   healthyThreshold: 2,
+  busyGraceMs: 3_000,
 };
 
 /** Request-side headers that belong to one hop (plus `expect`, which undici refuses). */
@@ -119,6 +125,8 @@ class Backend {
   lastError: string | undefined;
   /** performance.now() of the last completed non-5xx proxied response. */
   lastServedMono = -1;
+  /** performance.now() of the last passed health check. */
+  lastOkMono = -1;
   everHealthy = false;
 
   constructor(readonly id: string, readonly url: string, opts: Required<Pick<LoadBalancerOptions, 'connectionsPerBackend' | 'upstreamHeadersTimeoutMs'>>) {
@@ -390,7 +398,9 @@ export class LoadBalancer extends EventEmitter {
       const code = errCode(e);
       why = `${code || 'error'}: ${(e as Error).message}`;
       // A slow answer from a backend that is completing proxied requests: busy, not dead.
-      busy = (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') && b.lastServedMono > sentMono;
+      const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+      const lastAlive = Math.max(b.lastServedMono, b.lastOkMono);
+      busy = timedOut && (b.lastServedMono > sentMono || (b.inflight > 0 && performance.now() - lastAlive < this.hc.busyGraceMs));
     } finally {
       b.checksInFlight--;
     }
@@ -402,6 +412,7 @@ export class LoadBalancer extends EventEmitter {
 
   private onCheckOk(b: Backend): void {
     b.lastOkAt = Date.now();
+    b.lastOkMono = performance.now();
     b.failStreak = 0;
     b.okStreak++;
     b.failingSince = undefined;

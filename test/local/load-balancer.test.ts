@@ -67,6 +67,17 @@ describe('load balancer', () => {
     expect(ids.has('a')).toBe(true);
   });
 
+  test('a node blocking its event loop for 1.5 s while serving a request is busy, not unhealthy', async () => {
+    let everUnhealthy = false;
+    const watch = setInterval(() => {
+      if (lb.backends().some((b) => !b.healthy)) everUnhealthy = true;
+    }, 20);
+    const r = await http.get(lb.url, '/block?ms=1500');
+    clearInterval(watch);
+    expect(r.status).toBe(200);
+    expect(everUnhealthy).toBe(false);
+  });
+
   test('kill -9 of a node under load: GETs all succeed (retried elsewhere); a POST in flight at the kill may get 503 interrupted', async () => {
     const l = load(8, (i) => (Math.floor(i / 1_000_000) % 2 === 0
       ? http.get(lb.url, '/whoami')
