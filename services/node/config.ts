@@ -92,6 +92,10 @@ export function nodeConfig(input: NodeConfigInput): NodeConfig {
   if (input.adminKeySecretArn === undefined && (typeof input.adminKey !== 'string' || input.adminKey.length === 0)) {
     throw configError('adminKey', input.adminKey, 'a non-empty access key (or adminKeySecretArn)');
   }
+  const limits: HttpLimits = { ...DEFAULT_LIMITS, ...(input.limits ?? {}) };
+  if (limits.defaultQueryTimeoutMs > limits.maxQueryTimeoutMs) {
+    throw configError('limits.defaultQueryTimeoutMs', limits.defaultQueryTimeoutMs, `at most limits.maxQueryTimeoutMs (${limits.maxQueryTimeoutMs})`);
+  }
   return {
     port: input.port ?? 8080,
     host: input.host ?? '0.0.0.0',
@@ -104,7 +108,7 @@ export function nodeConfig(input: NodeConfigInput): NodeConfig {
     nodeId: input.nodeId ?? defaultNodeId(),
     ...(input.adminKey !== undefined ? { adminKey: input.adminKey } : {}),
     ...(input.adminKeySecretArn !== undefined ? { adminKeySecretArn: input.adminKeySecretArn } : {}),
-    limits: { ...DEFAULT_LIMITS, ...(input.limits ?? {}) },
+    limits,
     pollIntervalMs: input.pollIntervalMs ?? 1_000,
     drainDelayMs: input.drainDelayMs ?? 0,
     drainTimeoutMs: input.drainTimeoutMs ?? 25_000,
