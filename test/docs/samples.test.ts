@@ -135,6 +135,9 @@ for (const target of ['memory', 'cluster'] as Target[]) {
             }
             await admin.close();
           }
+          // Samples that build a client by hand read the endpoint from the environment.
+          if (target === 'cluster' && cluster !== undefined) process.env['DATALITH_ENDPOINT'] = cluster.endpoint;
+          else delete process.env['DATALITH_ENDPOINT'];
           if (tsBlocks.length === 0) return;
           const compiled = compileDoc(tsBlocks);
           const createClient = ((opts: sdk.ClientOptions) => {
