@@ -59,6 +59,8 @@ test('shell words and steps', () => {
     [['transact', 'm'], [], undefined, 'f.edn'],
   ]);
   expect(() => shellSteps(block('$ rm -rf /', 'sh'))).toThrow(/only `npx datalith/);
+  const redirect = shellSteps(block("$ npx datalith q m '[:find ?x :where [_ :a ?x] [(< ?x 2)] [(> ?x 0)]]' > out.txt", 'sh'));
+  expect(redirect.map((s) => [s.argv, s.stdoutFile, s.stdinFile])).toEqual([[['q', 'm', '[:find ?x :where [_ :a ?x] [(< ?x 2)] [(> ?x 0)]]'], 'out.txt', undefined]]);
 });
 
 test('output matching with ... and …', () => {

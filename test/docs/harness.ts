@@ -14,7 +14,8 @@
  *   ```sh runnable            `$ npx datalith …` lines run the CLI; the lines after a command are
  *                             its expected output (stdout, then stderr). `...` on a line of its
  *                             own stands for any lines, `…` inside a line for any text. A command
- *                             may read stdin with `< file`, `cat file |` or `echo '…' |`.
+ *                             may read stdin with `< file`, `cat file |` or `echo '…' |`, and
+ *                             write stdout to a file with `> file`.
  *   ```edn file=NAME          not run: written to NAME in the sample's working directory, for
  *                             the shell samples that follow.
  *
@@ -202,7 +203,29 @@ export interface ShellStep {
   readonly argv: string[];
   readonly stdinFile?: string;
   readonly stdinText?: string;
+  /** `> file`: stdout goes to this file in the working directory. */
+  readonly stdoutFile?: string;
   readonly expected: string[];
+}
+
+/** The last index of one of `chars` outside quotes, or -1. */
+function unquotedIndexOfAny(s: string, chars: string): number {
+  let found = -1;
+  let quote: string | undefined;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i] as string;
+    if (quote !== undefined) {
+      if (c === quote) quote = undefined;
+      else if (c === '\\' && quote === '"') i++;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+    } else if (c === '\\') {
+      i++;
+    } else if (chars.includes(c)) {
+      found = i;
+    }
+  }
+  return found;
 }
 
 /** Splits a command line like a POSIX shell would for the simple cases the docs use. */
@@ -269,14 +292,26 @@ export function shellSteps(b: Block): ShellStep[] {
       stdinText = `${shellWords(m[1] as string)[0] as string}\n`;
       cmd = m[2] as string;
     }
-    m = /^(.*?)\s*<\s*(\S+)\s*$/.exec(cmd);
-    if (m !== null) {
-      cmd = m[1] as string;
-      stdinFile = m[2];
+    let stdoutFile: string | undefined;
+    for (;;) {
+      const at = unquotedIndexOfAny(cmd, '<>');
+      if (at === -1) break;
+      const target = shellWords(cmd.slice(at + 1))[0];
+      if (target === undefined || shellWords(cmd.slice(at + 1)).length !== 1) throw new Error(`${where}: a redirection must end the command: ${cmd}`);
+      if (cmd[at] === '<') stdinFile = target;
+      else stdoutFile = target;
+      cmd = cmd.slice(0, at).trimEnd();
     }
     const argv = shellWords(cmd);
     if (argv[0] !== 'npx' || argv[1] !== 'datalith') throw new Error(`${where}: only \`npx datalith …\` commands run in samples, got: ${cmd}`);
-    steps.push({ where, argv: argv.slice(2), ...(stdinFile !== undefined ? { stdinFile } : {}), ...(stdinText !== undefined ? { stdinText } : {}), expected });
+    steps.push({
+      where,
+      argv: argv.slice(2),
+      ...(stdinFile !== undefined ? { stdinFile } : {}),
+      ...(stdinText !== undefined ? { stdinText } : {}),
+      ...(stdoutFile !== undefined ? { stdoutFile } : {}),
+      expected,
+    });
   }
   return steps;
 }

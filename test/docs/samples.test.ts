@@ -231,6 +231,10 @@ async function runShell(b: Block, cwd: string): Promise<void> {
       cwd,
     };
     const code = await run(step.argv, io);
+    if (step.stdoutFile !== undefined) {
+      fs.writeFileSync(path.join(cwd, step.stdoutFile), stdout.text);
+      stdout.text = '';
+    }
     const actual = `${stdout.text}${stderr.text}`.replace(/\n$/, '').split('\n').filter((l, i, a) => !(a.length === 1 && l === ''));
     const shouldFail = step.expected.some((l) => ANOMALY_LINE.test(l));
     const shown = `${step.where}: $ npx datalith ${step.argv.join(' ')}\n--- expected\n${step.expected.join('\n')}\n--- actual (exit ${code})\n${actual.join('\n')}`;
