@@ -21,6 +21,8 @@ import type { KeyStore } from './keys';
 import type { QueryWorkerPool } from './query-workers';
 import { readRoutes } from './routes/reads';
 import { transactRoutes } from './routes/transact';
+import type { Cluster } from './cluster';
+import { notifyRoutes } from './cluster-http';
 
 export interface NodeAppOptions {
   readonly databases: Databases;
@@ -36,6 +38,11 @@ export interface NodeAppOptions {
   readonly clusterNodes?: () => Promise<readonly ClusterNode[]>;
   /** This node's URL, for the default cluster view. */
   readonly nodeUrl?: string;
+  /**
+   * Membership, preferred nodes, forwarding and notifications (services/node/cluster.ts). A
+   * function, because the cluster needs the node's URL, known only once the server listens.
+   */
+  readonly cluster?: () => Cluster | undefined;
   /** Scoped access keys in the catalog: mounts the key administration routes (/v1/keys). */
   readonly keys?: KeyStore;
   /** Query worker threads (docs/adr/007-query-workers.md); absent: queries run on the event loop. */
@@ -58,6 +65,9 @@ export function createNodeApp(opts: NodeAppOptions): Express {
     nodeId: opts.nodeId,
     lifecycle,
     clusterNodes: opts.clusterNodes ?? (async () => [{ id: opts.nodeId, url: opts.nodeUrl ?? '', pid: process.pid, healthy: !lifecycle.draining }]),
+    get cluster() {
+      return opts.cluster?.();
+    },
   };
 
   const app = express();
@@ -76,6 +86,9 @@ export function createNodeApp(opts: NodeAppOptions): Express {
   v1.use(readRoutes(ctx));
   v1.use(clusterRoutes(ctx));
   if (opts.keys) v1.use(keyRoutes(opts.keys));
+  if (opts.cluster) {
+    v1.use(notifyRoutes(opts.databases, { onError: (e, db) => opts.logger.warn({ err: e, db }, 'catch-up after a notification failed') }));
+  }
   app.use('/v1', v1);
 
   app.use(unknownRoute);

@@ -24,6 +24,8 @@ import { createDynamoClient } from './storage/dynamo-client';
 import { LogStore } from './storage/log-store';
 import { ensureTables, tableNames } from './storage/tables';
 import type { ClusterNode } from './routes/context';
+import { Cluster } from './cluster';
+import { asgMembershipFromEnv } from './cluster-aws';
 
 export interface RunningNode {
   readonly url: string;
@@ -44,6 +46,11 @@ export interface StartNodeOptions {
   readonly accessKeys?: AccessKeyCheck;
   readonly preferredNodeFor?: (name: string) => string | Promise<string>;
   readonly clusterNodes?: () => Promise<readonly ClusterNode[]>;
+  /**
+   * Join the cluster: heartbeats in the catalog, a preferred node per database, forwarding of
+   * transactions and notifications of commits (default true; false for a node on its own).
+   */
+  readonly cluster?: boolean;
 }
 
 export async function startNode(input: NodeConfig | NodeConfigInput, options: StartNodeOptions = {}): Promise<RunningNode> {
@@ -87,7 +94,15 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     })
     : undefined;
   let nodeUrl = config.nodeUrl ?? '';
+  let cluster: Cluster | undefined;
+  const clusterOptions = options.cluster === false
+    ? {}
+    : {
+      preferredNodeFor: options.preferredNodeFor ?? ((name: string) => cluster?.preferredNodeId(name) ?? config.nodeId),
+      clusterNodes: options.clusterNodes ?? (async () => (cluster ? cluster.clusterNodes() : [{ id: config.nodeId, url: nodeUrl, pid: process.pid, healthy: !lifecycle.draining }])),
+    };
   const app = createNodeApp({
+    cluster: () => cluster,
     databases,
     nodeId: config.nodeId,
     accessKeys: options.accessKeys ?? anyKeyCheck(adminKeyCheck([adminKey]), keys),
@@ -98,6 +113,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     lifecycle,
     ...(options.preferredNodeFor ? { preferredNodeFor: options.preferredNodeFor } : {}),
     clusterNodes: options.clusterNodes ?? (async () => [{ id: config.nodeId, url: nodeUrl, pid: process.pid, healthy: !lifecycle.draining }]),
+    ...clusterOptions,
   });
 
   const server = app.listen(config.port, config.host);
@@ -114,6 +130,17 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
   if (nodeUrl === '') nodeUrl = url;
+  if (options.cluster !== false) {
+    cluster = new Cluster({
+      nodeId: config.nodeId,
+      url: nodeUrl,
+      store: new CatalogStore(dynamo, names),
+      authorization: `Bearer ${adminKey}`,
+      ...(await asgMembershipFromEnv().then((asg) => (asg ? { asg } : {}))),
+      logger,
+    });
+    await cluster.start();
+  }
 
   // Polling backs up catch-up on demand: a database another node writes to stays fresh here.
   let polling = false;
@@ -132,6 +159,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
   const close = (): Promise<void> => {
     closing ??= (async () => {
       lifecycle.startDraining();
+      await cluster?.stop({ deregister: true });
       logger.info({ inFlight: lifecycle.inFlight }, 'draining');
       if (config.drainDelayMs > 0) await new Promise((r) => setTimeout(r, config.drainDelayMs));
       if (poll) clearInterval(poll);

@@ -7,6 +7,7 @@ import { toWire } from '../../engine/wire';
 import type { HttpLimits } from '../config';
 import type { NodeLifecycle } from '../http-lifecycle';
 import type { NodeOperations } from '../http-operations';
+import type { Cluster } from '../cluster';
 
 export interface ClusterNode {
   readonly id: string;
@@ -22,6 +23,8 @@ export interface RouteContext {
   readonly lifecycle: NodeLifecycle;
   /** The nodes of the system (cluster code provides it; default: this node alone). */
   readonly clusterNodes: () => Promise<readonly ClusterNode[]>;
+  /** Membership, preferred nodes and forwarding; absent for a node on its own. */
+  readonly cluster?: Cluster;
 }
 
 /** Answers a public value in the wire encoding. */

@@ -8,6 +8,10 @@ import type { RouteContext } from './context';
 export function healthRoutes(ctx: RouteContext): Router {
   const r = Router();
   r.get('/health', (_req, res) => {
+    if (ctx.cluster?.selfUnhealthy) {
+      res.status(503).json({ status: 'unhealthy', nodeId: ctx.nodeId });
+      return;
+    }
     if (ctx.lifecycle.draining) {
       res.status(503).json({ status: 'draining', nodeId: ctx.nodeId });
       return;

@@ -10,6 +10,7 @@ import { authorize, principalOf } from '../auth';
 import { bodyOf, stringField, wireField } from '../http-body';
 import { route } from '../http-errors';
 import { sendWire, type RouteContext } from './context';
+import { sendForwarded, transactOnPreferred } from '../cluster-http';
 
 const TX_ID = /^[\x21-\x7e]{1,128}$/;
 
@@ -24,7 +25,27 @@ export function transactRoutes(ctx: RouteContext): Router {
     if (txId !== undefined && !TX_ID.test(txId)) {
       throw incorrect('http/invalid-tx-id', 'txId must be 1-128 printable ASCII characters without spaces (a UUID is a good choice)', { field: 'txId' });
     }
-    sendWire(res, await ctx.ops.transact(name, txData, txId));
+    const cluster = ctx.cluster;
+    if (!cluster) {
+      sendWire(res, await ctx.ops.transact(name, txData, txId));
+      return;
+    }
+    // The preferred node commits when it can be reached; otherwise this node does. The
+    // transaction id makes a forwarded transaction and a local fallback commit it once.
+    const out = await transactOnPreferred(cluster, {
+      dbName: name,
+      path: req.originalUrl,
+      body: { txData: body['txData'], ...(txId !== undefined ? { txId } : {}) },
+      headers: req.headers,
+      commitLocally: (id) => ctx.ops.transact(name, txData, id),
+    });
+    if (out.kind === 'forwarded') {
+      sendForwarded(res, out);
+      return;
+    }
+    const result = out.value as { t: number; duplicate: boolean };
+    sendWire(res, result);
+    if (!result.duplicate) cluster.notify(name, result.t);
   }));
   return r;
 }

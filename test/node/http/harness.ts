@@ -19,7 +19,8 @@ export interface TestSystem {
   close(): Promise<void>;
 }
 
-export async function startSystem(opts: { nodes?: number; node?: Partial<NodeConfigInput> } = {}): Promise<TestSystem> {
+/** Nodes on one storage; without `cluster` they run on their own (no forwarding, no notifications). */
+export async function startSystem(opts: { nodes?: number; node?: Partial<NodeConfigInput>; cluster?: boolean } = {}): Promise<TestSystem> {
   const storage = await startDynaliteInProcess();
   const adminKey = `test-key-${randomUUID()}`;
   const suffix = randomUUID().slice(0, 8);
@@ -39,7 +40,7 @@ export async function startSystem(opts: { nodes?: number; node?: Partial<NodeCon
         ...opts.node,
         ...overrides,
       },
-      { logger: pino({ level: process.env.DATALITH_TEST_LOG ?? 'silent' }) },
+      { logger: pino({ level: process.env.DATALITH_TEST_LOG ?? 'silent' }), cluster: opts.cluster ?? false },
     );
     nodes.push(node);
     return node;
