@@ -45,8 +45,17 @@ function toNumber(v: number | bigint | BigDec): number {
   return Number(v.toString());
 }
 
+/** Doubles in a total order: NaN (never stored, but it can be asked for) after every number. */
+function compareDoubles(x: number, y: number): number {
+  if (x < y) return -1;
+  if (x > y) return 1;
+  if (x === y) return 0;
+  const nx = Number.isNaN(x);
+  return nx === Number.isNaN(y) ? 0 : nx ? 1 : -1;
+}
+
 function compareNumeric(a: number | bigint | BigDec, b: number | bigint | BigDec): number {
-  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'number' && typeof b === 'number') return compareDoubles(a, b);
   if (typeof a === 'bigint' && typeof b === 'bigint') return a < b ? -1 : a > b ? 1 : 0;
   if (a instanceof BigDec && b instanceof BigDec) return a.compare(b);
   if (typeof a === 'bigint' && typeof b === 'number' && Number.isInteger(b)) {
@@ -57,9 +66,7 @@ function compareNumeric(a: number | bigint | BigDec, b: number | bigint | BigDec
     const aa = BigInt(a);
     return aa < b ? -1 : aa > b ? 1 : 0;
   }
-  const x = toNumber(a);
-  const y = toNumber(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+  return compareDoubles(toNumber(a), toNumber(b));
 }
 
 /** Total order over values: by kind, then within the kind. */
@@ -67,7 +74,7 @@ export function compareValues(a: Value, b: Value): number {
   if (a === b) return 0;
   const ta = typeof a;
   if (ta === typeof b) {
-    if (ta === 'number') return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+    if (ta === 'number') return compareDoubles(a as number, b as number);
     if (ta === 'string') return (a as string) < (b as string) ? -1 : 1;
   }
   const ra = rank(a);

@@ -187,7 +187,7 @@ export class Parser {
     if (form instanceof Map) {
       for (const [k, v] of form) {
         const name = this.kwName(k) ?? (typeof k === 'string' ? k : undefined);
-        if (name === undefined) bad('query', form, `Unexpected key ${show(k)}`);
+        if (name === undefined || !QUERY_KEYS.has(name)) bad('query', form, `Unexpected key ${show(k)}`);
         out.set(name!, asList(v));
       }
       return out;

@@ -33,7 +33,12 @@ function rootOf(db: Db, index: IndexName): Node | null {
 }
 
 function cv(x: Value, y: unknown): number {
-  if (typeof x === typeof y && (typeof x === 'number' || typeof x === 'string')) return x < (y as typeof x) ? -1 : x > (y as typeof x) ? 1 : 0;
+  if (typeof x === typeof y && (typeof x === 'number' || typeof x === 'string')) {
+    if (x < (y as typeof x)) return -1;
+    if (x > (y as typeof x)) return 1;
+    if (x === y) return 0;
+    // NaN: compareValues orders it after every number.
+  }
   return compareValues(x, y as Value);
 }
 
