@@ -65,10 +65,11 @@ export function json(v: unknown): string {
   return JSON.stringify(toWire(v));
 }
 
-/** Text of a value in a table cell: strings bare, everything else as EDN. */
+/** Text of a value in a table cell: strings, numbers and instants bare, everything else as EDN. */
 export function cell(v: unknown): string {
   if (typeof v === 'string' && !KEYWORD_STRING.test(v)) return v;
   if (v instanceof Date) return v.toISOString();
+  if (v instanceof BigDec || typeof v === 'bigint') return v.toString();
   return edn(v);
 }
 
