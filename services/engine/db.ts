@@ -365,23 +365,13 @@ export class Db {
 
   /** AVET datoms of one attribute with values between optional bounds. */
   forAvetRange(attrId: number, lo: ValueBound | null, hi: ValueBound | null, fn: (d: Datom) => boolean | void): void {
-    const loProbe: Probe<Datom> = lo === null
-      ? (d) => num(d.a, attrId)
-      : (d) => num(d.a, attrId) || ((c) => (c === 0 ? (lo.inclusive ? 0 : -1) : c))(compareValues(d.v, lo.value));
-    const hiProbe: Probe<Datom> = hi === null
-      ? (d) => num(d.a, attrId)
-      : (d) => num(d.a, attrId) || ((c) => (c === 0 ? (hi.inclusive ? 0 : 1) : c))(compareValues(d.v, hi.value));
+    const [loProbe, hiProbe] = avetProbes(attrId, lo, hi);
     this.forRange('avet', loProbe, hiProbe, fn);
   }
 
   /** Estimated number of AVET datoms of an attribute between bounds. */
   estimateAvetRange(attrId: number, lo: ValueBound | null, hi: ValueBound | null): number {
-    const loProbe: Probe<Datom> = lo === null
-      ? (d) => num(d.a, attrId)
-      : (d) => num(d.a, attrId) || ((c) => (c === 0 ? (lo.inclusive ? 0 : -1) : c))(compareValues(d.v, lo.value));
-    const hiProbe: Probe<Datom> = hi === null
-      ? (d) => num(d.a, attrId)
-      : (d) => num(d.a, attrId) || ((c) => (c === 0 ? (hi.inclusive ? 0 : 1) : c))(compareValues(d.v, hi.value));
+    const [loProbe, hiProbe] = avetProbes(attrId, lo, hi);
     return this.state.current.avet.countRange(loProbe, hiProbe);
   }
 
@@ -427,6 +417,17 @@ function lookupScalar(ident: string, type: TupleElementType, v: unknown): Value 
   } catch {
     return v instanceof Keyword ? v.toString() : (v as Value);
   }
+}
+
+/** Probes for the AVET datoms of one attribute between optional value bounds. */
+function avetProbes(attrId: number, lo: ValueBound | null, hi: ValueBound | null): [Probe<Datom>, Probe<Datom>] {
+  const bound = (b: ValueBound | null, side: -1 | 1): Probe<Datom> => {
+    if (b === null) return (d) => num(d.a, attrId);
+    // At the bound itself: inside when inclusive, else just outside on this side.
+    const atBound = b.inclusive ? 0 : side;
+    return (d) => num(d.a, attrId) || ((c) => (c === 0 ? atBound : c))(compareValues(d.v, b.value));
+  };
+  return [bound(lo, -1), bound(hi, 1)];
 }
 
 function componentOf(index: IndexName, d: Datom, i: number): unknown {
