@@ -79,7 +79,7 @@ export function describeValue(v: unknown): string {
   let s: string;
   if (typeof v === 'string') s = JSON.stringify(v);
   else if (typeof v === 'bigint') s = `${v}N`;
-  else if (v instanceof Date) s = `#inst "${v.toISOString()}"`;
+  else if (v instanceof Date) s = Number.isNaN(v.getTime()) ? 'an invalid Date' : `#inst "${v.toISOString()}"`;
   else if (v === null || v === undefined) s = 'nil';
   else if (typeof v === 'object') {
     try { s = JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}N` : x)) ?? String(v); } catch { s = String(v); }

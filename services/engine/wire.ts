@@ -29,7 +29,10 @@ export function toWire(v: unknown): unknown {
     case 'object': {
       if (v === null) return null;
       if (Array.isArray(v)) return v.map(toWire);
-      if (v instanceof Date) return { '#inst': v.toISOString() };
+      if (v instanceof Date) {
+        if (Number.isNaN(v.getTime())) throw incorrect('wire/unencodable', 'Cannot encode an invalid Date');
+        return { '#inst': v.toISOString() };
+      }
       if (v instanceof BigDec) return { '#bigdec': v.toString() };
       if (v instanceof Keyword) return { '#kw': v.toString() };
       if (v instanceof Sym) return { '#sym': v.toString() };

@@ -54,7 +54,7 @@ function arith(fn: string, op: (a: number, b: number) => number, bop: (a: bigint
 function str(x: unknown): string {
   if (x === null || x === undefined) return '';
   if (typeof x === 'string') return x;
-  if (x instanceof Date) return x.toISOString();
+  if (x instanceof Date) return Number.isNaN(x.getTime()) ? 'Invalid Date' : x.toISOString();
   if (Array.isArray(x)) return `[${x.map((y) => (typeof y === 'string' && y[0] !== ':' ? JSON.stringify(y) : str(y))).join(' ')}]`;
   return String(x);
 }

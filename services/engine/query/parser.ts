@@ -99,7 +99,7 @@ function showInner(x: unknown, depth: number): string {
   if (x instanceof Map) return `{${[...x.entries()].map(([k, v]) => `${showInner(k, depth + 1)} ${showInner(v, depth + 1)}`).join(', ')}}`;
   if (x === null || x === undefined) return 'nil';
   if (typeof x === 'bigint') return `${x}N`;
-  if (x instanceof Date) return `#inst "${x.toISOString()}"`;
+  if (x instanceof Date) return Number.isNaN(x.getTime()) ? 'an invalid Date' : `#inst "${x.toISOString()}"`;
   if (typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) {
     return `{${Object.entries(x).map(([k, v]) => `${k} ${showInner(v, depth + 1)}`).join(', ')}}`;
   }
