@@ -22,6 +22,21 @@ export class Datom {
   ) {}
 }
 
+/**
+ * A history record: the retraction of a datom, remembering when the retracted assertion was made.
+ * One record stands for two history datoms (the assertion and the retraction), so a retraction
+ * costs one insertion per history index instead of two.
+ */
+export class Retraction extends Datom {
+  constructor(e: number, a: number, v: Value, tx: number, readonly assertTx: number) {
+    super(e, a, v, tx, false);
+  }
+
+  assertion(): Datom {
+    return new Datom(this.e, this.a, this.v, this.assertTx, true);
+  }
+}
+
 export type IndexName = 'eavt' | 'aevt' | 'avet' | 'vaet';
 export const INDEX_NAMES: readonly IndexName[] = ['eavt', 'aevt', 'avet', 'vaet'];
 

@@ -1,14 +1,14 @@
 /**
  * Immutable database values.
  *
- * A DbState holds the current datoms in four covering indexes, the history events (assertions
- * that were later retracted, and the retractions) in the same four orders, the transaction log,
- * and the schema. A Db is a view of one state: the current value, or a filtered one (asOf, since,
+ * A DbState holds the current datoms in four covering indexes, the history in the same four
+ * orders (one Retraction record per retracted datom, standing for its assertion and its
+ * retraction), the transaction log, and the schema. A Db is a view of one state: the current value, or a filtered one (asOf, since,
  * history) that shares all the state's structure.
  */
 import { SortedSet, type Probe } from './btree';
 import {
-  CURRENT_ORDER, Datom, FIRST_USER_EID, HISTORY_ORDER, TX0, tToTx, txToT, type IndexName,
+  CURRENT_ORDER, Datom, Retraction, FIRST_USER_EID, HISTORY_ORDER, TX0, tToTx, txToT, type IndexName,
 } from './datom';
 import { describeValue, incorrect } from './errors';
 import { EdnList, Keyword } from './edn';
@@ -29,6 +29,7 @@ export interface TxLogEntry {
 export interface DbState {
   readonly t: number;
   readonly current: Indexes;
+  /** Retraction records (see datom.ts), in the orders of the current indexes. */
   readonly history: Indexes;
   readonly log: SortedSet<TxLogEntry>;
   readonly schema: Schema;
@@ -321,7 +322,7 @@ export class Db {
       cur.forRange(lo, hi, (d) => (d.tx <= maxTx && d.tx > minTx ? fn(d) : undefined));
       return;
     }
-    const events = mergeSorted(cur.rangeToArray(lo, hi), hist.rangeToArray(lo, hi), HISTORY_ORDER[index]);
+    const events = mergeSorted(cur.rangeToArray(lo, hi), expandHistory(hist.rangeToArray(lo, hi)), HISTORY_ORDER[index]);
     if (f.history) {
       for (const d of events) if (d.tx <= maxTx && d.tx > minTx && fn(d) === false) return;
       return;
@@ -407,7 +408,7 @@ export class Db {
     }
     // Datomic: ":datoms — total count of datoms in the (history) database": current datoms plus
     // the retracted assertions and their retractions.
-    return { datoms: this.state.current.eavt.size + this.state.history.eavt.size, attrs, t: this.state.t };
+    return { datoms: this.state.current.eavt.size + 2 * this.state.history.eavt.size, attrs, t: this.state.t };
   }
 }
 
@@ -437,6 +438,17 @@ function componentOf(index: IndexName, d: Datom, i: number): unknown {
     case 'avet': return i === 0 ? d.a : i === 1 ? d.v : d.e;
     case 'vaet': return i === 0 ? d.v : i === 1 ? d.a : d.e;
   }
+}
+
+/** History records in index order → the assertion and retraction datoms each stands for, in order. */
+function expandHistory(records: Datom[]): Datom[] {
+  const out: Datom[] = new Array(records.length * 2);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as Retraction;
+    out[2 * i] = r.assertion();
+    out[2 * i + 1] = r;
+  }
+  return out;
 }
 
 function mergeSorted(a: Datom[], b: Datom[], cmp: (x: Datom, y: Datom) => number): Datom[] {

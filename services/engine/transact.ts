@@ -9,7 +9,7 @@
  * because database values are persistent: the new value is simply not returned.
  */
 import { Edit } from './btree';
-import { Datom, FIRST_USER_EID, TX0, tToTx, txToT } from './datom';
+import { Datom, Retraction, FIRST_USER_EID, TX0, tToTx, txToT } from './datom';
 import { Db, attrText, type DbState, type Indexes, type TxLogEntry } from './db';
 import { EdnList, Keyword, readEdn } from './edn';
 import { conflict, describeValue, incorrect } from './errors';
@@ -581,10 +581,11 @@ export function applyDatoms(state: DbState, datoms: readonly Datom[], instant: n
       avet = avet.remove(cur, edit);
       if (isRef) vaet = vaet.remove(cur, edit);
       if (!attr?.noHistory) {
-        heavt = heavt.insert(cur, edit).insert(d, edit);
-        haevt = haevt.insert(cur, edit).insert(d, edit);
-        havet = havet.insert(cur, edit).insert(d, edit);
-        if (isRef) hvaet = hvaet.insert(cur, edit).insert(d, edit);
+        const r = new Retraction(cur.e, cur.a, cur.v, d.tx, cur.tx);
+        heavt = heavt.insert(r, edit);
+        haevt = haevt.insert(r, edit);
+        havet = havet.insert(r, edit);
+        if (isRef) hvaet = hvaet.insert(r, edit);
       }
     }
   }
