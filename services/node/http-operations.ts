@@ -196,7 +196,8 @@ export class NodeOperations {
   /** Catches up with the log (and to at least `t`); answers the latest t. */
   async sync(name: string, t?: number): Promise<{ t: number }> {
     const host = await this.databases.host(name);
-    await host.catchUp();
+    // Every transaction acknowledged before this call, on any node: a fresh read of the log.
+    await host.catchUpFresh();
     const latest = await host.awaitBasis(t);
     this.values.remember(host, latest);
     return { t: latest.t };

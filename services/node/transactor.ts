@@ -85,6 +85,7 @@ export class DatabaseHost {
   private readonly pending: Pending[] = [];
   private flushing = false;
   private catchingUp: Promise<Db> | null = null;
+  private nextCatchUp: Promise<Db> | null = null;
   private readonly committed = new Map<string, CommittedTx>();
   readonly metrics: TransactorMetrics = { transactions: 0, entries: 0, conflicts: 0, batchSizes: 0 };
   /** Called after the value advances (a commit here or entries read from the log). */
@@ -119,6 +120,22 @@ export class DatabaseHost {
     return this.catchingUp;
   }
 
+  /**
+   * A catch-up whose read of the log begins after this call, so the value has every entry
+   * written before it (what `sync` promises, and what refusing a transaction needs). Joining a
+   * catch-up already in flight would not do: its read may predate an entry another node wrote
+   * and acknowledged since. Callers arriving during one catch-up share the next.
+   */
+  catchUpFresh(): Promise<Db> {
+    const inFlight = this.catchingUp;
+    if (!inFlight) return this.catchUp();
+    this.nextCatchUp ??= inFlight.catch(() => undefined).then(() => {
+      this.nextCatchUp = null;
+      return this.catchUp();
+    });
+    return this.nextCatchUp;
+  }
+
   private applyEntry(entry: LogEntry): void {
     let state = this.current.state;
     for (const tx of entry.txs) {
@@ -148,6 +165,8 @@ export class DatabaseHost {
   async awaitBasis(t: number | undefined): Promise<Db> {
     if (t === undefined || t <= this.current.t) return this.current;
     await this.catchUp();
+    // A catch-up already in flight may have read the log before t was written.
+    if (this.current.t < t) await this.catchUpFresh();
     if (this.current.t >= t) return this.current;
     throw unavailable('db.error/basis-not-found', `Database ${this.name} has no transaction at t ${t} yet (latest is ${this.current.t})`, { t, latest: this.current.t });
   }
@@ -185,7 +204,15 @@ export class DatabaseHost {
     try {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, this.pending.length);
-        await this.commitBatch(batch);
+        try {
+          await this.commitBatch(batch);
+        } catch (e) {
+          // A catch-up failed (storage unavailable): answer every caller still waiting instead
+          // of leaving them hanging (and the rejection unhandled, which ends the process).
+          // Indeterminate, as for any storage failure: a retry with the same id is safe.
+          const err = isDatalithError(e) ? e : unavailable('storage/unavailable', `Storage is unavailable: ${(e as Error)?.message ?? String(e)}`);
+          for (const p of batch) p.reject(err);
+        }
       }
     } finally {
       this.flushing = false;
@@ -237,7 +264,7 @@ export class DatabaseHost {
         // Failures count only against the latest value: a node that has not seen the newest
         // entries (a new attribute, say) must catch up before it may refuse a transaction.
         if (failed.length > 0 && verifiedAt !== base.t) {
-          await this.catchUp();
+          await this.catchUpFresh();
           verifiedAt = this.current.t;
           continue;
         }
@@ -259,7 +286,7 @@ export class DatabaseHost {
       } catch (e) {
         if (isDatalithError(e) && e.category === 'conflict') {
           this.metrics.conflicts++;
-          await this.catchUp();
+          await this.catchUpFresh();
           continue; // re-evaluate everything against the new value
         }
         if (isDatalithError(e) && e.category === 'incorrect') {
