@@ -23,6 +23,7 @@
  *   log, so a lost notification only delays.
  */
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { Agent, type Dispatcher } from 'undici';
 import { DatalithError } from '../engine/errors';
 import type { NodeRecord } from './storage';
@@ -146,6 +147,20 @@ export class ForwardError extends DatalithError {
 
 export function isForwardError(e: unknown): e is ForwardError {
   return e instanceof ForwardError;
+}
+
+/**
+ * Fault injection (the fault suite, docs/faults.md; never set in production): node-to-node
+ * requests — forwarded transactions and notifications — fail as if the network between nodes
+ * were cut (connection refused), so every node commits what it receives itself.
+ * `DATALITH_FORWARDING=off` cuts them for the process's lifetime; `DATALITH_FORWARDING_OFF_FILE`
+ * names a file whose existence cuts them (checked on every request, so a test can cut and heal
+ * a running cluster).
+ */
+export function forwardingCut(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env['DATALITH_FORWARDING'] === 'off') return true;
+  const file = env['DATALITH_FORWARDING_OFF_FILE'];
+  return file !== undefined && file !== '' && existsSync(file);
 }
 
 // ---- rendezvous hashing ----
@@ -367,6 +382,7 @@ export class Cluster extends EventEmitter {
     if (out['authorization'] === undefined && this.opts.authorization !== undefined) out['authorization'] = this.opts.authorization;
     if (body !== null && out['content-type'] === undefined) out['content-type'] = 'application/json';
     out[FORWARDED_HEADER] = this.nodeId;
+    if (forwardingCut()) throw new ForwardError(nodeUrl, false, 'node-to-node requests are cut (DATALITH_FORWARDING fault injection)', 'ECONNREFUSED');
     const timeoutMs = opts.timeoutMs ?? this.opts.forwardTimeoutMs ?? 2_000;
     let sent = false;
     try {
