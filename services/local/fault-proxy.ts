@@ -1,8 +1,9 @@
 /**
  * A small TCP proxy for faults between nodes and storage: it adds latency to every chunk sent
- * towards the target (one added delay per request/response round trip), or refuses and cuts
- * connections while `down`. Used by bench:log (+5 ms per DynamoDB round trip) and by the
- * fault-injection suite (storage unavailable or slow).
+ * towards the target (one added delay per request/response round trip) and, with
+ * `responseDelayMs`, to every chunk coming back; or refuses and cuts connections while `down`.
+ * Used by bench:log (+5 ms per DynamoDB round trip) and by the fault-injection suite (storage
+ * unavailable or slow).
  */
 import net from 'node:net';
 
@@ -11,12 +12,39 @@ export interface FaultProxy {
   readonly endpoint: string;
   /** Milliseconds added before each chunk is forwarded to the target. */
   delayMs: number;
+  /** Milliseconds added before each chunk from the target is passed back (default 0). */
+  responseDelayMs: number;
   /** While down, new connections are refused and open ones are cut. */
   setDown(down: boolean): void;
   close(): Promise<void>;
 }
 
-export async function startFaultProxy(target: { host: string; port: number }, opts: { delayMs?: number; port?: number } = {}): Promise<FaultProxy> {
+/**
+ * Writes each chunk to `to` after the current delay, in the order the chunks came even when the
+ * delay changes meanwhile (one timer per direction walks a queue).
+ */
+function delayed(to: net.Socket, delayMs: () => number): (chunk: Buffer) => void {
+  const queue: Array<{ due: number; chunk: Buffer }> = [];
+  let timer: NodeJS.Timeout | undefined;
+  const drain = (): void => {
+    timer = undefined;
+    const now = Date.now();
+    while (queue.length > 0 && queue[0]!.due <= now) to.write(queue.shift()!.chunk);
+    if (queue.length > 0) timer = setTimeout(drain, queue[0]!.due - now);
+  };
+  return (chunk) => {
+    const d = delayMs();
+    if (d <= 0 && queue.length === 0) {
+      to.write(chunk);
+      return;
+    }
+    const last = queue.length > 0 ? queue[queue.length - 1]!.due : 0;
+    queue.push({ due: Math.max(Date.now() + d, last), chunk });
+    if (timer === undefined) timer = setTimeout(drain, Math.max(0, queue[0]!.due - Date.now()));
+  };
+}
+
+export async function startFaultProxy(target: { host: string; port: number }, opts: { delayMs?: number; responseDelayMs?: number; port?: number } = {}): Promise<FaultProxy> {
   const sockets = new Set<net.Socket>();
   let down = false;
   const server = net.createServer((client) => {
@@ -35,12 +63,8 @@ export async function startFaultProxy(target: { host: string; port: number }, op
       client.destroy();
       upstream.destroy();
     };
-    client.on('data', (chunk) => {
-      // Timers with the same delay fire in order, so the byte stream keeps its order.
-      if (proxy.delayMs > 0) setTimeout(() => upstream.write(chunk), proxy.delayMs);
-      else upstream.write(chunk);
-    });
-    upstream.on('data', (chunk) => client.write(chunk));
+    client.on('data', delayed(upstream, () => proxy.delayMs));
+    upstream.on('data', delayed(client, () => proxy.responseDelayMs));
     client.on('close', forget);
     upstream.on('close', forget);
     client.on('error', forget);
@@ -52,6 +76,7 @@ export async function startFaultProxy(target: { host: string; port: number }, op
     port,
     endpoint: `http://127.0.0.1:${port}`,
     delayMs: opts.delayMs ?? 0,
+    responseDelayMs: opts.responseDelayMs ?? 0,
     setDown(d: boolean) {
       down = d;
       if (d) for (const s of sockets) s.destroy();
