@@ -2,11 +2,13 @@
  * Query evaluation off the event loop (docs/adr/007-query-workers.md): a pool of worker threads
  * (services/node/query-worker.ts), each with its own read replica, one query at a time each.
  *
- * - A job waits for a free worker at most until its deadline (the query timeout); a job that
- *   never got a worker is `busy` (429: the client backs off and retries).
- * - A worker evaluating past the deadline plus a grace period (the engine checks its timeout
- *   cooperatively; a long non-cooperative step would not) is terminated and replaced; its job
- *   is `interrupted` (`query/timeout`).
+ * - Workers start with the first query (and again after one is lost); a job waits for them to
+ *   start without that counting against its timeout.
+ * - A job waits for a busy worker at most its timeout; a job that never got a worker is `busy`
+ *   (429: the client backs off and retries). On a worker, it runs at most its timeout.
+ * - A worker evaluating past the timeout plus a grace period (the engine checks its timeout
+ *   cooperatively; a long non-cooperative step, such as a regex backtracking, would not) is
+ *   terminated and replaced; its job is `interrupted` (`query/timeout`).
  * - A worker that runs out of memory (`memoryMb`) dies alone; its job is `incorrect`
  *   (`query/out-of-memory`) and the worker is replaced. The node's event loop never evaluates a
  *   query, so /health, transactions and other reads keep their latency while queries run.
@@ -35,7 +37,6 @@ export interface QueryWorkerPoolOptions {
 
 interface Waiting {
   readonly job: QueryJob;
-  readonly deadline: number;
   readonly resolve: (text: string) => void;
   readonly reject: (e: unknown) => void;
   timer?: NodeJS.Timeout;
@@ -112,15 +113,21 @@ export class QueryWorkerPool {
   run(job: QueryJob): Promise<string> {
     if (this.closed) return Promise.reject(busy('node/shutting-down', 'This node is shutting down; retry on another node'));
     return new Promise<string>((resolve, reject) => {
-      const w: Waiting = { job, deadline: Date.now() + job.timeout, resolve, reject };
-      w.timer = setTimeout(() => {
-        const i = this.queue.indexOf(w);
-        if (i < 0) return;
-        this.queue.splice(i, 1);
+      const w: Waiting = { job, resolve, reject };
+      const expire = (): void => {
+        if (!this.queue.includes(w)) return;
+        // Waiting for a worker to start does not count: wait on.
+        if (this.slots.some((slot) => slot.worker !== null && !slot.ready)) {
+          w.timer = setTimeout(expire, job.timeout);
+          w.timer.unref();
+          return;
+        }
+        this.queue.splice(this.queue.indexOf(w), 1);
         reject(busy('node/query-workers-busy',
           `No query worker became free within the query's timeout of ${job.timeout} ms (all ${this.slots.length} were busy); retry with backoff`,
           { workers: this.slots.length }));
-      }, job.timeout);
+      };
+      w.timer = setTimeout(expire, job.timeout);
       w.timer.unref();
       this.queue.push(w);
       this.dispatch();
@@ -135,12 +142,11 @@ export class QueryWorkerPool {
       if (!slot.ready) continue;
       const w = this.queue.shift()!;
       if (w.timer) clearTimeout(w.timer);
-      const remaining = w.deadline - Date.now();
       const id = this.nextId++;
-      const watchdog = setTimeout(() => this.overrun(slot), Math.max(1, remaining) + this.graceMs);
+      const watchdog = setTimeout(() => this.overrun(slot), w.job.timeout + this.graceMs);
       watchdog.unref();
       slot.running = { ...w, id, watchdog };
-      slot.worker!.postMessage({ id, job: { ...w.job, timeout: Math.max(1, remaining) } });
+      slot.worker!.postMessage({ id, job: w.job });
     }
   }
 
