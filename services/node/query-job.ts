@@ -91,12 +91,22 @@ export function checkRows(n: number, limit: number, code: string, hint: string, 
   }
 }
 
+/** The wire decoder's nesting limit (services/engine/wire.ts): deeper answers could not be read. */
+export const MAX_RESPONSE_DEPTH = 200;
+
 /**
- * The JSON text of a public value, refused (before it is built, when an estimate already
- * exceeds the limit) when larger than `maxBytes`.
+ * The JSON text of a public value, refused when larger than `maxBytes` (before it is built,
+ * when an estimate already exceeds the limit) or nested deeper than the wire encoding allows
+ * (an unbounded pull recursion `...` down a long chain).
  */
 export function encodeResponse(value: unknown, maxBytes: number): string {
-  if (estimateBytes(value, maxBytes) > maxBytes) throw tooLarge(undefined, maxBytes);
+  const m = measure(value, maxBytes, MAX_RESPONSE_DEPTH);
+  if (m.tooDeep) {
+    throw incorrect('http/response-too-deep',
+      `The answer is nested more than ${MAX_RESPONSE_DEPTH} levels deep: bound recursive pulls (e.g. {:p/next 10} instead of {:p/next ...})`,
+      { limit: MAX_RESPONSE_DEPTH });
+  }
+  if (m.bytes > maxBytes) throw tooLarge(undefined, maxBytes);
   const text = JSON.stringify(toWire(value));
   if (text.length > maxBytes || (text.length * 3 > maxBytes && Buffer.byteLength(text, 'utf8') > maxBytes)) {
     throw tooLarge(Buffer.byteLength(text, 'utf8'), maxBytes);
@@ -110,36 +120,51 @@ function tooLarge(bytes: number | undefined, maxBytes: number) {
     { limit: maxBytes, ...(bytes !== undefined ? { bytes } : {}) });
 }
 
-/** A lower bound of the JSON size of a value, stopping early once it passes `budget`. */
-export function estimateBytes(value: unknown, budget: number): number {
-  let total = 0;
-  const stack: unknown[] = [value];
-  while (stack.length > 0 && total <= budget) {
-    const v = stack.pop();
+/**
+ * A lower bound of the JSON size of a value and whether its wire encoding nests deeper than
+ * `maxDepth`; stops early once the size passes `budget` or the depth is exceeded.
+ */
+export function measure(value: unknown, budget: number, maxDepth: number): { bytes: number; tooDeep: boolean } {
+  let bytes = 0;
+  // Depth as the wire decoder counts it: the root is 0, each array or object one more.
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0 && bytes <= budget) {
+    const [v, depth] = stack.pop()!;
+    if (depth > maxDepth) return { bytes, tooDeep: true };
     switch (typeof v) {
-      case 'string': total += v.length + 3; break;
-      case 'number': case 'bigint': total += 2; break;
-      case 'boolean': total += 5; break;
+      case 'string': bytes += v.length + 3; break;
+      case 'number': case 'bigint': bytes += 2; break;
+      case 'boolean': bytes += 5; break;
       case 'object':
-        if (v === null) total += 4;
+        if (v === null) bytes += 4;
         else if (Array.isArray(v)) {
-          total += 1 + v.length;
-          for (let i = 0; i < v.length; i++) stack.push(v[i]);
-        } else if (v instanceof Date) total += 32;
-        else if (v instanceof Map || v instanceof Set) {
-          total += 2;
-          for (const x of v) stack.push(x);
+          bytes += 1 + v.length;
+          for (let i = 0; i < v.length; i++) stack.push([v[i], depth + 1]);
+        } else if (v instanceof Date) bytes += 32;
+        else if (v instanceof Set) {
+          // {"#set": [...]}
+          bytes += 10;
+          for (const x of v) stack.push([x, depth + 2]);
+        } else if (v instanceof Map) {
+          // {"#map": [[k, v], ...]}
+          bytes += 10;
+          for (const [k, x] of v) {
+            stack.push([k, depth + 3]);
+            stack.push([x, depth + 3]);
+          }
         } else {
-          for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-            total += k.length + 4;
-            stack.push(x);
+          const entries = Object.entries(v as Record<string, unknown>);
+          // A key starting with '#' makes it {"#object": [[k, v], ...]}.
+          const step = entries.some(([k]) => k.charCodeAt(0) === 35) ? 3 : 1;
+          for (const [k, x] of entries) {
+            bytes += k.length + 4;
+            stack.push([x, depth + step]);
           }
         }
         break;
       default:
-        total += 1;
+        bytes += 1;
     }
   }
-  return total;
+  return { bytes, tooDeep: false };
 }
-

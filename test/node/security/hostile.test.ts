@@ -257,3 +257,18 @@ describe('no partial transaction is ever visible', () => {
     expect((await q({ query: '[:find ?e :where [?e :p/name "partial-0"]]' })).body.result).toEqual([]);
   });
 });
+
+describe('answers too deep to decode', () => {
+  test('an unbounded pull recursion down a long chain is refused; a bounded one answers', async () => {
+    const chain = Array.from({ length: 400 }, (_, i) => ({ 'db/id': `c${i}`, 'p/name': `chain-${i}`, ...(i + 1 < 400 ? { 'p/friend': [`c${i + 1}`] } : {}) }));
+    expect((await tx(chain)).status).toBe(200);
+    const pull = (selector: string) => http(url('pull'), { key, body: { selector, eid: [':p/name', 'chain-0'] } });
+    expectAnomaly(await pull('[:p/name {:p/friend ...}]'), 'incorrect', 'http/response-too-deep', /more than 200 levels/);
+    const bounded = await pull('[:p/name {:p/friend 20}]');
+    expect(bounded.status).toBe(200);
+    expect(bounded.body.result['p/name']).toBe('chain-0');
+    const inQuery = await q({ query: '[:find (pull ?e [:p/name {:p/friend ...}]) . :where [?e :p/name "chain-0"]]' });
+    expectAnomaly(inQuery, 'incorrect', 'http/response-too-deep');
+    expect((await http(`${sys.url}/health`)).status).toBe(200);
+  });
+});
