@@ -14,7 +14,7 @@ import type { HttpLimits } from './config';
 import type { Databases } from './databases';
 import { DbValues, type DbSpec } from './http-db-values';
 import { MAX_TX_DATOMS } from './transactor';
-import { checkRows, encodeSpec, runQueryJob, type JobInput, type QueryJob } from './query-job';
+import { checkRows, encodeSpec, runReadJob, type JobDbInput, type JobInput, type ReadJob } from './query-job';
 import type { QueryWorkerPool } from './query-workers';
 import { toWire } from '../engine/wire';
 
@@ -106,13 +106,8 @@ export class NodeOperations {
    */
   async qText(query: unknown, inputs: readonly QueryInput[], opts: QueryOptions): Promise<string> {
     const timeout = this.queryTimeout(opts.timeout);
-    const jobInputs: JobInput[] = await Promise.all(inputs.map(async (x): Promise<JobInput> => {
-      if (!('db' in x)) return { value: toWire(x.value) };
-      // The node's own view: the database exists, which creation it is, and how far it is.
-      const host = await this.databases.host(x.db.name);
-      return { db: { name: x.db.name, dbId: host.dbId, minT: host.db.t, spec: encodeSpec(x.db.spec) } };
-    }));
-    const job: QueryJob = {
+    const jobInputs: JobInput[] = await Promise.all(inputs.map(async (x): Promise<JobInput> => ('db' in x ? { db: await this.jobDb(x.db.name, x.db.spec) } : { value: toWire(x.value) })));
+    return this.runRead({
       query: toWire(query),
       inputs: jobInputs,
       timeout,
@@ -120,9 +115,38 @@ export class NodeOperations {
       limit: opts.limit,
       maxResultRows: this.opts.limits.maxResultRows,
       maxResponseBytes: this.opts.limits.maxResponseBytes,
-    };
+    });
+  }
+
+  /**
+   * A pull (one entity) or pull-many (an array) answered as the JSON text of `{ result }`: on a
+   * query worker when the node has them (under the default query timeout), else here.
+   */
+  async pullText(kind: 'pull' | 'pull-many', name: string, spec: DbSpec, selector: unknown, target: unknown): Promise<string> {
+    if (kind === 'pull-many') {
+      if (!Array.isArray(target)) throw incorrect('pull/invalid-eids', 'pullMany expects an array of entity identifiers');
+      checkRows(target.length, this.opts.limits.maxResultRows, 'pull/too-many-eids', 'pull fewer entities per call');
+    }
+    return this.runRead({
+      kind,
+      db: await this.jobDb(name, spec),
+      selector: toWire(selector),
+      target: toWire(target),
+      timeout: this.opts.limits.defaultQueryTimeoutMs,
+      maxResultRows: this.opts.limits.maxResultRows,
+      maxResponseBytes: this.opts.limits.maxResponseBytes,
+    });
+  }
+
+  /** The node's own view of a database for a job: it exists, which creation it is, how far it is. */
+  private async jobDb(name: string, spec: DbSpec): Promise<JobDbInput> {
+    const host = await this.databases.host(name);
+    return { name, dbId: host.dbId, minT: host.db.t, spec: encodeSpec(spec) };
+  }
+
+  private runRead(job: ReadJob): Promise<string> {
     const pool = this.opts.queryWorkers;
-    return pool ? pool.run(job) : runQueryJob(this.databases, this.values, job);
+    return pool ? pool.run(job) : runReadJob(this.databases, this.values, job);
   }
 
   /** Refuses a datoms-like answer above the row limit (docs/limits.md). */

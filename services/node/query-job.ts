@@ -1,13 +1,14 @@
 /**
- * A query as a self-contained job: everything in the wire encoding (so it can cross to a query
- * worker thread, services/node/query-workers.ts), evaluated against a node's (or a worker's)
- * database values, answered as the JSON text of `{ result }`. The same code runs inline on the
- * node's event loop when query workers are off.
+ * A read as a self-contained job — a query, a pull or a pull-many: everything in the wire
+ * encoding (so it can cross to a query worker thread, services/node/query-workers.ts), evaluated
+ * against a node's (or a worker's) database values, answered as the JSON text of `{ result }`.
+ * The same code runs inline on the node's event loop when query workers are off.
  *
  * Result limits (docs/limits.md): at most `maxResultRows` rows (or elements) and
  * `maxResponseBytes` bytes of JSON; beyond them the answer is `incorrect` naming the limit, never
  * a truncated result.
  */
+import { pullManySelector, pullSelector } from '../engine/pull';
 import { q as engineQ } from '../engine/query';
 import { incorrect, unavailable } from '../engine/errors';
 import { fromWire, toWire } from '../engine/wire';
@@ -29,6 +30,7 @@ export interface JobDbInput {
 export type JobInput = { readonly db: JobDbInput } | { readonly value: unknown };
 
 export interface QueryJob {
+  readonly kind?: 'q';
   /** The query, wire-encoded (EDN text stays a string). */
   readonly query: unknown;
   readonly inputs: readonly JobInput[];
@@ -39,6 +41,21 @@ export interface QueryJob {
   readonly maxResultRows: number;
   readonly maxResponseBytes: number;
 }
+
+/** A pull (`target` is the entity) or a pull-many (`target` is the array of entities). */
+export interface PullJob {
+  readonly kind: 'pull' | 'pull-many';
+  readonly db: JobDbInput;
+  /** The selector and the target, wire-encoded. */
+  readonly selector: unknown;
+  readonly target: unknown;
+  /** Milliseconds the pull may take (enforced by the worker pool's watchdog). */
+  readonly timeout: number;
+  readonly maxResultRows: number;
+  readonly maxResponseBytes: number;
+}
+
+export type ReadJob = QueryJob | PullJob;
 
 export function encodeSpec(spec: DbSpec): unknown {
   return toWire({
@@ -68,14 +85,27 @@ async function hostFor(databases: Databases, name: string, dbId: string): Promis
   return host;
 }
 
+async function resolveDb(databases: Databases, values: DbValues, x: JobDbInput) {
+  const host = await hostFor(databases, x.name, x.dbId);
+  await host.awaitBasis(x.minT);
+  return (await values.resolve(x.name, decodeSpec(x.spec))).db;
+}
+
 /** Evaluates a job; answers the JSON text of `{ "result": … }` in the wire encoding. */
+export async function runReadJob(databases: Databases, values: DbValues, job: ReadJob): Promise<string> {
+  if (job.kind === 'pull' || job.kind === 'pull-many') {
+    const db = await resolveDb(databases, values, job.db);
+    const selector = fromWire(job.selector);
+    const target = fromWire(job.target);
+    const result = job.kind === 'pull' ? pullSelector(db, selector, target) : pullManySelector(db, selector, target);
+    return encodeResponse({ result }, job.maxResponseBytes);
+  }
+  return runQueryJob(databases, values, job as QueryJob);
+}
+
+/** Evaluates a query job; answers the JSON text of `{ "result": … }` in the wire encoding. */
 export async function runQueryJob(databases: Databases, values: DbValues, job: QueryJob): Promise<string> {
-  const inputs = await Promise.all(job.inputs.map(async (x) => {
-    if ('value' in x) return fromWire(x.value);
-    const host = await hostFor(databases, x.db.name, x.db.dbId);
-    await host.awaitBasis(x.db.minT);
-    return (await values.resolve(x.db.name, decodeSpec(x.db.spec))).db;
-  }));
+  const inputs = await Promise.all(job.inputs.map(async (x) => ('value' in x ? fromWire(x.value) : resolveDb(databases, values, x.db))));
   const result = engineQ(fromWire(job.query), inputs, { timeout: job.timeout, offset: job.offset, limit: job.limit });
   if (Array.isArray(result)) {
     checkRows(result.length, job.maxResultRows, 'query/result-too-large',

@@ -12,7 +12,7 @@ import { isDatalithError } from '../engine/errors';
 import { toWire } from '../engine/wire';
 import { Databases } from './databases';
 import { DbValues } from './http-db-values';
-import { runQueryJob, type QueryJob } from './query-job';
+import { runReadJob, type ReadJob } from './query-job';
 // One by one, as in main.ts: the storage barrel would load the embedded server.
 import { CatalogStore } from './storage/catalog-store';
 import { createDynamoClient } from './storage/dynamo-client';
@@ -29,7 +29,7 @@ export interface QueryWorkerData {
 
 export interface WorkerJobMessage {
   readonly id: number;
-  readonly job: QueryJob;
+  readonly job: ReadJob;
 }
 
 /** An error as it crosses back: an anomaly, or an unexpected error with its stack (for the log). */
@@ -75,7 +75,7 @@ export function startQueryWorker(data: QueryWorkerData): void {
   const databases = new Databases(new CatalogStore(dynamo, names), new LogStore(dynamo, names));
   const values = new DbValues(databases);
   port.on('message', (m: WorkerJobMessage) => {
-    runQueryJob(databases, values, m.job).then(
+    runReadJob(databases, values, m.job).then(
       (ok) => port.postMessage({ id: m.id, ok } satisfies WorkerReply),
       (e: unknown) => port.postMessage({ id: m.id, error: serializeError(e) } satisfies WorkerReply),
     );

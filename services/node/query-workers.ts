@@ -19,7 +19,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { ANOMALY_CATEGORIES, busy, DatalithError, incorrect, interrupted, type AnomalyCategory } from '../engine/errors';
 import { fromWire } from '../engine/wire';
-import type { QueryJob } from './query-job';
+import type { ReadJob } from './query-job';
 import type { QueryWorkerData, SerializedError, WorkerReply } from './query-worker';
 // Loaded for its side effect in a bundle (the bundle is the worker's entry there): nothing here.
 import './query-worker';
@@ -36,7 +36,7 @@ export interface QueryWorkerPoolOptions {
 }
 
 interface Waiting {
-  readonly job: QueryJob;
+  readonly job: ReadJob;
   readonly resolve: (text: string) => void;
   readonly reject: (e: unknown) => void;
   timer?: NodeJS.Timeout;
@@ -110,7 +110,7 @@ export class QueryWorkerPool {
   }
 
   /** Evaluates a job on a worker; resolves to the answer's JSON text. */
-  run(job: QueryJob): Promise<string> {
+  run(job: ReadJob): Promise<string> {
     if (this.closed) return Promise.reject(busy('node/shutting-down', 'This node is shutting down; retry on another node'));
     return new Promise<string>((resolve, reject) => {
       const w: Waiting = { job, resolve, reject };

@@ -57,14 +57,16 @@ export function readRoutes(ctx: RouteContext): Router {
     const name = req.params.name!;
     readable(res, name);
     const body = bodyOf(req);
-    send(res, { result: await ctx.ops.pull(name, spec(body), wireField(body, 'selector', true), wireField(body, 'eid', true)) });
+    const text = await ctx.ops.pullText('pull', name, spec(body), wireField(body, 'selector', true), wireField(body, 'eid', true));
+    res.status(200).type('application/json').send(text);
   }));
 
   r.post('/databases/:name/pull-many', route(async (req, res) => {
     const name = req.params.name!;
     readable(res, name);
     const body = bodyOf(req);
-    send(res, { result: await ctx.ops.pullMany(name, spec(body), wireField(body, 'selector', true), wireField(body, 'eids', true)) });
+    const text = await ctx.ops.pullText('pull-many', name, spec(body), wireField(body, 'selector', true), wireField(body, 'eids', true));
+    res.status(200).type('application/json').send(text);
   }));
 
   r.post('/databases/:name/datoms', route(async (req, res) => {
