@@ -84,14 +84,19 @@ export function closeWhileDraining(lifecycle: NodeLifecycle) {
   };
 }
 
-/** One structured log line per request. */
+/**
+ * One structured log line per request, with the id of the access key that made it (never the
+ * key). Key administration (`/v1/keys`) and refused keys log at info, so they are kept.
+ */
 export function requestLog(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      const level = res.statusCode >= 500 ? 'warn' : 'debug';
-      logger[level]({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      const keyId = (res.locals.principal as { keyId?: string } | undefined)?.keyId;
+      const audited = req.path.startsWith('/v1/keys') || res.statusCode === 403;
+      const level = res.statusCode >= 500 ? 'warn' : audited ? 'info' : 'debug';
+      logger[level]({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10, ...(keyId !== undefined ? { keyId } : {}) }, 'request');
     });
     next();
   };
