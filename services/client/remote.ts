@@ -27,7 +27,7 @@ class RemoteConnection implements Connection {
     const txId = options.txId ?? randomUUID();
     const r = await this.client.transport.call('POST', dbPath(this.dbName, 'transact'), { txData: toWire(txData), txId },
       options.timeout === undefined ? {} : { timeout: options.timeout });
-    this.client.observe(this.dbName, r.t);
+    this.client.observe(this.dbName, r.t, r.dbId);
     return remoteReport(this.client, this.dbName, r);
   }
 
@@ -54,7 +54,8 @@ class RemoteConnection implements Connection {
 
 export class RemoteClient implements Client, RemoteSession {
   readonly transport: HttpTransport;
-  private readonly seenT = new Map<string, number>();
+  /** Per database name: the highest t seen, and the id of the incarnation it was seen in. */
+  private readonly seenT = new Map<string, { t: number; id: string | undefined }>();
 
   constructor(options: RemoteClientOptions) {
     this.transport = new HttpTransport({
@@ -64,19 +65,24 @@ export class RemoteClient implements Client, RemoteSession {
     });
   }
 
-  observe(dbName: string, t: number): void {
-    if (typeof t === 'number' && t > (this.seenT.get(dbName) ?? -1)) this.seenT.set(dbName, t);
+  observe(dbName: string, t: number, id?: string): void {
+    if (typeof t !== 'number') return;
+    const seen = this.seenT.get(dbName);
+    // A new id: the database was deleted and created again; what we saw of the old one is void.
+    if (seen === undefined || (id !== undefined && seen.id !== undefined && id !== seen.id)) this.seenT.set(dbName, { t, id });
+    else if (t > seen.t || (seen.id === undefined && id !== undefined)) this.seenT.set(dbName, { t: Math.max(t, seen.t), id: id ?? seen.id });
   }
 
   seen(dbName: string): number | undefined {
-    return this.seenT.get(dbName);
+    return this.seenT.get(dbName)?.t;
   }
 
   /** The database's latest t at the node, which has caught up to at least what we have seen. */
   async describe(name: string): Promise<number> {
-    const seen = this.seen(name);
-    const r = await this.transport.call('GET', `${dbPath(name)}${seen === undefined ? '' : `?basisT=${seen}`}`);
-    this.observe(name, r.t);
+    const seen = this.seenT.get(name);
+    const query = seen === undefined ? '' : `?basisT=${seen.t}${seen.id === undefined ? '' : `&dbId=${encodeURIComponent(seen.id)}`}`;
+    const r = await this.transport.call('GET', `${dbPath(name)}${query}`);
+    this.observe(name, r.t, r.id);
     return r.t;
   }
 

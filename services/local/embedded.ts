@@ -86,7 +86,7 @@ export class EmbeddedClient implements Client {
   }
 
   async deleteDatabase(name: string): Promise<boolean> {
-    return (await this.start()).databases.delete(name);
+    return (await (await this.start()).databases.delete(name)).deleted;
   }
 
   async listDatabases(): Promise<string[]> {

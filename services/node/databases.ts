@@ -2,10 +2,10 @@
  * The databases a node serves: the catalog says which exist, each one's value is rebuilt from
  * its log on first use and kept current by commits, notifications and polling.
  */
-import { notFound } from '../engine/errors';
+import { isDatalithError, notFound } from '../engine/errors';
 import { checkDatabaseName } from '../client/local';
 import type { CatalogStore, DatabaseRecord, LogStore } from './storage';
-import { DatabaseHost } from './transactor';
+import { DatabaseHost, DELETED_CODE } from './transactor';
 
 export class Databases {
   private readonly hosts = new Map<string, Promise<DatabaseHost>>();
@@ -22,10 +22,23 @@ export class Databases {
     return this.catalog.createDatabase(name);
   }
 
-  async delete(name: string): Promise<boolean> {
+  /**
+   * Deletes a database: first its log is closed with a deletion entry (so no node, informed or
+   * not, can commit into it any more), then its catalog entry is removed. Returns the t of the
+   * deletion entry (for notifying the other nodes), or null when there was no such database.
+   */
+  async delete(name: string): Promise<{ deleted: boolean; t: number | null }> {
     checkDatabaseName(name);
+    const rec = await this.catalog.getDatabase(name);
+    if (!rec) return { deleted: false, t: null };
+    const host = await this.host(name).catch(() => undefined);
+    let t: number | null = null;
+    if (host && host.dbId === rec.id) {
+      await host.closeLog();
+      t = host.db.t + 1;
+    }
     this.hosts.delete(name);
-    return this.catalog.deleteDatabase(name);
+    return { deleted: await this.catalog.deleteDatabase(name), t };
   }
 
   list(): Promise<string[]> {
@@ -40,23 +53,47 @@ export class Databases {
   /** The host of a database, loading it from its log on first use; not-found if it does not exist. */
   async host(name: string): Promise<DatabaseHost> {
     checkDatabaseName(name);
+    const cached = this.hosts.get(name);
+    if (cached) {
+      const host = await cached;
+      if (!host.isDeleted) return host;
+      // Deleted (perhaps through another node), perhaps created again since: look again.
+      if (this.hosts.get(name) === cached) this.hosts.delete(name);
+    }
     let h = this.hosts.get(name);
     if (!h) {
-      h = (async () => {
-        const rec = await this.catalog.getDatabase(name);
-        if (!rec) throw notFound('db.error/db-not-found', `Database ${name} does not exist`, { dbName: name });
-        const host = new DatabaseHost(name, rec.id, this.log);
-        host.onAdvance = (t) => this.onAdvance?.(name, t);
-        await host.catchUp();
-        return host;
-      })();
+      h = this.load(name);
       this.hosts.set(name, h);
       h.catch(() => {
         if (this.hosts.get(name) === h) this.hosts.delete(name);
       });
     }
-    const host = await h;
+    return h;
+  }
+
+  private async load(name: string): Promise<DatabaseHost> {
+    const rec = await this.catalog.getDatabase(name);
+    if (!rec) throw notFound('db.error/db-not-found', `Database ${name} does not exist`, { dbName: name });
+    const host = new DatabaseHost(name, rec.id, this.log);
+    host.onAdvance = (t) => this.onAdvance?.(name, t);
+    await host.catchUp();
+    // A log closed by a deletion whose catalog entry was not removed yet.
+    if (host.isDeleted) throw notFound('db.error/db-not-found', `Database ${name} does not exist`, { dbName: name });
     return host;
+  }
+
+  /**
+   * Runs `fn` on the database's host; when the host turns out to serve a deleted log (the
+   * database was deleted, and perhaps created again, through another node), runs it once more
+   * on the database the catalog names now.
+   */
+  async withHost<T>(name: string, fn: (host: DatabaseHost) => Promise<T>): Promise<T> {
+    try {
+      return await fn(await this.host(name));
+    } catch (e) {
+      if (!(isDatalithError(e) && e.code === DELETED_CODE)) throw e;
+      return fn(await this.host(name));
+    }
   }
 
   /** Forgets a loaded database whose catalog entry is gone (deleted through another node). */
@@ -68,12 +105,21 @@ export class Databases {
     if (!rec || (host && host.dbId !== rec.id)) this.hosts.delete(name);
   }
 
-  /** Catches every loaded database up with its log (polling backs up lost notifications). */
+  /**
+   * Catches every loaded database up with its log (polling backs up lost notifications), and
+   * forgets those whose catalog entry is gone or names another log (deleted, created again).
+   */
   async pollAll(): Promise<void> {
     await Promise.all(
-      [...this.hosts.values()].map(async (h) => {
+      [...this.hosts.entries()].map(async ([name, h]) => {
         try {
-          await (await h).catchUp();
+          const host = await h;
+          await host.catchUp();
+          if (host.isDeleted) {
+            if (this.hosts.get(name) === h) this.hosts.delete(name);
+            return;
+          }
+          await this.revalidate(name);
         } catch {
           // Reported by the next request that needs this database.
         }

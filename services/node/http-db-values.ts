@@ -152,8 +152,7 @@ export class DbValues {
 
   /** The host of a database, caught up to at least `basisT`. */
   async latest(name: string, basisT: number | undefined): Promise<{ host: DatabaseHost; latest: EngineDb }> {
-    const host = await this.databases.host(name);
-    const latest = await host.awaitBasis(basisT);
+    const { host, latest } = await this.databases.withHost(name, async (host) => ({ host, latest: await host.awaitBasis(basisT) }));
     this.remember(host, latest);
     return { host, latest };
   }

@@ -20,6 +20,8 @@ import { toWire } from '../engine/wire';
 
 /** A public transaction report: what `/transact` and `/with` answer. */
 export interface TxResponse {
+  /** The incarnation of the database the transaction committed to (see describeDatabase). */
+  readonly dbId: string;
   /** The t of the transaction (of the value after it). */
   readonly t: number;
   /** The t of the value before it. */
@@ -65,24 +67,34 @@ export class NodeOperations {
     return { name, created: r.created };
   }
 
-  async deleteDatabase(name: string): Promise<{ name: string; deleted: boolean }> {
-    return { name, deleted: await this.databases.delete(name) };
+  /** Deletes a database; `closedAt` is the t of the entry that closed its log (for notifying). */
+  async deleteDatabase(name: string): Promise<{ name: string; deleted: boolean; closedAt: number | null }> {
+    const r = await this.databases.delete(name);
+    return { name, deleted: r.deleted, closedAt: r.t };
   }
 
-  async describeDatabase(name: string, basisT?: number): Promise<{ name: string; t: number; preferredNode: string }> {
-    const { latest } = await this.values.latest(name, basisT);
+  /**
+   * `{ name, id, t, preferredNode }`. `id` names this incarnation of the database (a database
+   * deleted and created again under the same name gets a new one); a basis the caller saw in
+   * another incarnation (`dbId` differs) is ignored rather than waited for.
+   */
+  async describeDatabase(name: string, basisT?: number, dbId?: string): Promise<{ name: string; id: string; t: number; preferredNode: string }> {
+    const { host, latest } = await this.databases.withHost(name, async (h) => ({
+      host: h,
+      latest: await h.awaitBasis(dbId !== undefined && dbId !== h.dbId ? undefined : basisT),
+    }));
     const preferredNode = this.opts.preferredNodeFor ? await this.opts.preferredNodeFor(name) : this.opts.nodeId;
-    return { name, t: latest.t, preferredNode };
+    return { name, id: host.dbId, t: latest.t, preferredNode };
   }
 
   async transact(name: string, txData: unknown, txId?: string): Promise<TxResponse & { duplicate: boolean }> {
-    const host = await this.databases.host(name);
-    const r = await host.transact(txData, txId);
+    const { host, r } = await this.databases.withHost(name, async (host) => ({ host, r: await host.transact(txData, txId) }));
     if (!r.duplicate) {
       this.values.remember(host, r.dbBefore);
       this.values.remember(host, r.dbAfter);
     }
     return {
+      dbId: host.dbId,
       t: r.t,
       basisT: r.t - 1,
       txData: r.txData.map((d) => api.publicDatom(r.dbAfter, d)),
@@ -199,7 +211,7 @@ export class NodeOperations {
   }
 
   /** A speculative transaction; `instant` lets the client name the result in later requests. */
-  async with(name: string, spec: DbSpec, txData: unknown): Promise<TxResponse & { instant: number }> {
+  async with(name: string, spec: DbSpec, txData: unknown): Promise<Omit<TxResponse, 'dbId'> & { instant: number }> {
     const { db } = await this.values.resolve(name, spec, { exact: true });
     const instant = Date.now();
     const r = engineTransact(db, txData, { now: instant, maxDatoms: MAX_TX_DATOMS });

@@ -75,7 +75,8 @@ export function deserializeError(e: SerializedError): Error {
     }
     return new DatalithError(e.category as AnomalyCategory, e.message, e.code, data);
   }
-  const err = new Error(e.message);
+  // A RangeError stays one: a stack overflow on deeply nested input is the request's problem.
+  const err = e.name === 'RangeError' ? new RangeError(e.message) : new Error(e.message);
   err.name = e.name ?? 'Error';
   if (e.stack !== undefined) err.stack = e.stack;
   return err;

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { Datom, tToTx } from '../engine/datom';
 import { Db, emptyDb } from '../engine/db';
-import { busy, DatalithError, incorrect, isDatalithError, unavailable } from '../engine/errors';
+import { busy, DatalithError, incorrect, isDatalithError, notFound, unavailable } from '../engine/errors';
 import { applyDatoms, transact, type TxReport } from '../engine/transact';
 import { fromWire, toWire } from '../engine/wire';
 import type { Value } from '../engine/values';
@@ -23,6 +23,15 @@ export const MAX_TX_DATOMS = 100_000;
 export const MAX_APPEND_ATTEMPTS = 12;
 /** Transactions that may wait for one database before new ones get `busy`. */
 export const MAX_PENDING_PER_DATABASE = 2_000;
+/**
+ * The transaction id of the entry that closes a deleted database's log. Appended with the same
+ * conditional write as any entry, it makes every later append to that log conflict, so a node
+ * that has not heard of the deletion finds out on its next write (or catch-up) and never
+ * acknowledges a transaction into a deleted database.
+ */
+export const DELETED_TX_ID = 'datalith/database-deleted';
+/** Anomaly code of an operation on a host whose log was closed by a deletion. */
+export const DELETED_CODE = 'db.error/db-deleted';
 /** Transaction ids remembered for idempotent retries. */
 const REMEMBERED_TX_IDS = 200_000;
 
@@ -87,6 +96,8 @@ export class DatabaseHost {
   private catchingUp: Promise<Db> | null = null;
   private nextCatchUp: Promise<Db> | null = null;
   private readonly committed = new Map<string, CommittedTx>();
+  /** The log ends with a deletion entry: the database is gone. */
+  private deleted = false;
   readonly metrics: TransactorMetrics = { transactions: 0, entries: 0, conflicts: 0, batchSizes: 0 };
   /** Called after the value advances (a commit here or entries read from the log). */
   onAdvance: ((t: number) => void) | null = null;
@@ -99,6 +110,34 @@ export class DatabaseHost {
 
   get db(): Db {
     return this.current;
+  }
+
+  get isDeleted(): boolean {
+    return this.deleted;
+  }
+
+  private deletedError(): DatalithError {
+    return notFound(DELETED_CODE, `Database ${this.name} has been deleted`, { dbName: this.name });
+  }
+
+  /**
+   * Closes the log with a deletion entry at the tail (idempotent). Called before the catalog
+   * entry is removed, so no node can commit into this log afterwards.
+   */
+  async closeLog(): Promise<void> {
+    for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
+      await this.catchUp();
+      if (this.deleted) return;
+      const t = this.current.t + 1;
+      try {
+        await this.log.appendEntry({ db: this.dbId, t, last: t, txs: [{ t, txId: DELETED_TX_ID, payload: new Uint8Array(0) }] });
+        this.deleted = true;
+        return;
+      } catch (e) {
+        if (!(isDatalithError(e) && e.category === 'conflict')) throw e;
+      }
+    }
+    throw busy('db.error/append-contention', `Could not close the log of ${this.name}: other writers keep winning; retry`);
   }
 
   get pendingCount(): number {
@@ -140,6 +179,10 @@ export class DatabaseHost {
     let state = this.current.state;
     for (const tx of entry.txs) {
       if (tx.t <= state.t) continue;
+      if (tx.txId === DELETED_TX_ID) {
+        this.deleted = true;
+        break;
+      }
       if (tx.t !== state.t + 1) {
         throw new DatalithError('fault', `Log of database ${this.name} has a gap: expected t ${state.t + 1}, found ${tx.t}`, 'log/gap');
       }
@@ -163,8 +206,10 @@ export class DatabaseHost {
 
   /** A value at least as recent as t, catching up with the log when needed. */
   async awaitBasis(t: number | undefined): Promise<Db> {
+    if (this.deleted) throw this.deletedError();
     if (t === undefined || t <= this.current.t) return this.current;
     await this.catchUp();
+    if (this.deleted) throw this.deletedError();
     // A catch-up already in flight may have read the log before t was written.
     if (this.current.t < t) await this.catchUpFresh();
     if (this.current.t >= t) return this.current;
@@ -190,6 +235,7 @@ export class DatabaseHost {
   transact(txData: unknown, txId: string = randomUUID()): Promise<TransactResult> {
     const done = this.committedResult(txId);
     if (done) return Promise.resolve(done);
+    if (this.deleted) return Promise.reject(this.deletedError());
     if (this.pending.length >= MAX_PENDING_PER_DATABASE) {
       return Promise.reject(busy('db.error/too-many-pending', `Database ${this.name} has ${this.pending.length} transactions waiting; retry later`));
     }
@@ -229,6 +275,14 @@ export class DatabaseHost {
         return;
       }
       if (this.catchingUp) await this.catchingUp;
+      if (this.deleted) {
+        for (const p of queue) {
+          const done = this.committedResult(p.txId);
+          if (done) p.resolve(done);
+          else p.reject(this.deletedError());
+        }
+        return;
+      }
       const base = this.current;
       let spec = base;
       const accepted: Array<{ p: Pending; r: TxReport; bytes: Uint8Array }> = [];

@@ -93,3 +93,28 @@ test('when the preferred node is gone, the receiving node commits itself, once',
   expect(again.dbAfter.t).toBe(1);
   await client.close();
 });
+
+test('delete and create again through one node: the other node commits into the new database, never the old log', async () => {
+  const name = `again-${randomUUID().slice(0, 8)}`;
+  const [a, b] = sys.nodes.filter((n) => n.nodeId !== 'late') as [TestSystem['nodes'][0], TestSystem['nodes'][0]];
+  const viaA = createClient({ endpoint: a.url, accessKey: sys.adminKey });
+  const viaB = createClient({ endpoint: b.url, accessKey: sys.adminKey });
+  await viaA.createDatabase(name);
+  const connB = await viaB.connect(name);
+  await connB.transact(SCHEMA);
+  for (let i = 0; i < 3; i++) await connB.transact([{ 'item/n': i }]);
+  expect((await connB.db()).t).toBe(4);
+  await viaA.deleteDatabase(name);
+  await viaA.createDatabase(name);
+  // Both nodes now serve the new, empty database: its t starts again at 1.
+  const fresh = await viaB.connect(name);
+  const r1 = await fresh.transact(SCHEMA);
+  expect(r1.dbAfter.t).toBe(1);
+  const r2 = await fresh.transact([{ 'item/n': 99 }]);
+  expect(r2.dbAfter.t).toBe(2);
+  const onA = await (await viaA.connect(name)).sync();
+  expect(onA.t).toBe(2);
+  expect(await onA.q('[:find [?n ...] :where [_ :item/n ?n]]')).toEqual([99]);
+  await viaA.close();
+  await viaB.close();
+});

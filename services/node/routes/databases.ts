@@ -32,12 +32,17 @@ export function databaseRoutes(ctx: RouteContext): Router {
   r.get('/databases/:name', route(async (req, res) => {
     const name = req.params.name!;
     authorize(principalOf(res), { kind: 'read', db: name });
-    sendWire(res, await ctx.ops.describeDatabase(name, intParam(req, 'basisT')));
+    const dbId = typeof req.query['dbId'] === 'string' ? req.query['dbId'] : undefined;
+    sendWire(res, await ctx.ops.describeDatabase(name, intParam(req, 'basisT'), dbId));
   }));
 
   r.delete('/databases/:name', route(async (req, res) => {
     authorize(principalOf(res), { kind: 'admin' });
-    sendWire(res, await ctx.ops.deleteDatabase(req.params.name!));
+    const name = req.params.name!;
+    const r = await ctx.ops.deleteDatabase(name);
+    sendWire(res, { name: r.name, deleted: r.deleted });
+    // The other nodes read the closing entry now rather than at their next poll.
+    if (r.closedAt !== null) ctx.cluster?.notify(name, r.closedAt);
   }));
 
   return r;
