@@ -155,6 +155,26 @@ describe('query timeout', () => {
   });
 });
 
+describe('query worker memory', () => {
+  test('a query exhausting its worker\'s heap fails alone; the node and a new worker keep serving', async () => {
+    const tiny = await startSystem({ node: { nodeId: 'tiny', queryWorkers: 1, queryWorkerMemoryMb: 160, limits: { maxQueryTimeoutMs: 60_000 } } });
+    try {
+      const k = tiny.adminKey;
+      const base = tiny.url;
+      await http(`${base}/v1/databases`, { key: k, body: { name: 'lim' } });
+      await http(db('transact', base), { key: k, body: { txData: SCHEMA } });
+      await http(db('transact', base), { key: k, body: { txData: Array.from({ length: 2_000 }, (_, i) => ({ 'item/n': i })) } });
+      const r = await http(db('q', base), { key: k, body: { query: '[:find ?a ?b ?c :where [?x :item/n ?a] [?y :item/n ?b] [?z :item/n ?c]]', timeout: 60_000 } });
+      expectAnomaly(r, 'incorrect', 'query/out-of-memory', /160 MB/);
+      expect((await http(`${base}/health`)).status).toBe(200);
+      const after = await http(db('q', base), { key: k, body: { query: '[:find (count ?x) . :where [?x :item/n]]' } });
+      expect(after.body.result).toBe(2_000);
+    } finally {
+      await tiny.close();
+    }
+  }, 90_000);
+});
+
 describe('pending work', () => {
   test(`beyond ${SMALL.maxPendingRequests} requests in progress a node answers busy (429); /health stays up`, async () => {
     const slow = Array.from({ length: SMALL.maxPendingRequests }, () => q({ query: CROSS, timeout: 1_500 }, small.url));
