@@ -76,6 +76,8 @@ export interface NodeConfig {
   readonly drainTimeoutMs: number;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   readonly logLevel: string;
+  /** CloudWatch namespace for the node's metrics (published once a minute); absent: none. */
+  readonly metricsNamespace?: string;
   /** How long a node reuses an access-key lookup; revocation reaches every node within it (ms). */
   readonly keyCacheTtlMs: number;  /** Query worker threads (docs/adr/007-query-workers.md); 0 evaluates queries on the event loop. */
   readonly queryWorkers: number;
@@ -113,6 +115,7 @@ export function nodeConfig(input: NodeConfigInput): NodeConfig {
     drainDelayMs: input.drainDelayMs ?? 0,
     drainTimeoutMs: input.drainTimeoutMs ?? 25_000,
     logLevel: input.logLevel ?? 'info',
+    ...(input.metricsNamespace !== undefined ? { metricsNamespace: input.metricsNamespace } : {}),
     keyCacheTtlMs: input.keyCacheTtlMs ?? DEFAULT_KEY_CACHE_TTL_MS,
     queryWorkers: input.queryWorkers ?? defaultQueryWorkers(),
     queryWorkerMemoryMb: input.queryWorkerMemoryMb ?? DEFAULT_QUERY_WORKER_MEMORY_MB,
@@ -212,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
     drainDelayMs: intFrom(env, 'DATALITH_DRAIN_DELAY_MS', 0, 600_000),
     drainTimeoutMs: intFrom(env, 'DATALITH_DRAIN_TIMEOUT_MS', 0, 600_000),
     logLevel: nonEmpty(env, 'DATALITH_LOG_LEVEL'),
+    metricsNamespace: nonEmpty(env, 'DATALITH_METRICS_NAMESPACE'),
     keyCacheTtlMs: intFrom(env, 'DATALITH_KEY_CACHE_TTL_MS', 0, 60_000),
     queryWorkers: intFrom(env, 'DATALITH_QUERY_WORKERS', 0, 64),
     queryWorkerMemoryMb: intFrom(env, 'DATALITH_QUERY_WORKER_MEMORY_MB', 64, 1024 * 1024),

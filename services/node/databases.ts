@@ -6,11 +6,14 @@ import { isDatalithError, notFound } from '../engine/errors';
 import { checkDatabaseName } from '../client/local';
 import type { CatalogStore, DatabaseRecord, LogStore } from './storage';
 import { DatabaseHost, DELETED_CODE } from './transactor';
+import type { TransactorObserver } from './metrics';
 
 export class Databases {
   private readonly hosts = new Map<string, Promise<DatabaseHost>>();
   /** Called when any database advances (a commit on this node or entries read from the log). */
   onAdvance: ((name: string, t: number) => void) | null = null;
+  /** Receives every host's commits, conflicts and catch-ups (the node's metrics). */
+  observer: TransactorObserver | null = null;
 
   constructor(
     private readonly catalog: CatalogStore,
@@ -77,6 +80,8 @@ export class Databases {
     const host = new DatabaseHost(name, rec.id, this.log);
     host.onAdvance = (t) => this.onAdvance?.(name, t);
     await host.catchUp();
+    // Loading replays the whole log: that is not lag. Observe from here on.
+    host.observer = this.observer;
     // A log closed by a deletion whose catalog entry was not removed yet.
     if (host.isDeleted) throw notFound('db.error/db-not-found', `Database ${name} does not exist`, { dbName: name });
     return host;

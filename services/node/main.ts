@@ -25,6 +25,7 @@ import { LogStore } from './storage/log-store';
 import { ensureTables, tableNames } from './storage/tables';
 import type { ClusterNode } from './routes/context';
 import { Cluster } from './cluster';
+import { NodeMetrics, startMetricsPublisher } from './metrics';
 import { asgMembershipFromEnv } from './cluster-aws';
 
 export interface RunningNode {
@@ -130,6 +131,17 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
   if (nodeUrl === '') nodeUrl = url;
+  const metrics = config.metricsNamespace === undefined ? undefined : (() => {
+    const m = new NodeMetrics();
+    databases.observer = m;
+    return startMetricsPublisher({
+      namespace: config.metricsNamespace,
+      metrics: m,
+      pendingOperations: () => lifecycle.inFlight,
+      ...(config.region !== undefined ? { region: config.region } : {}),
+      onError: (e) => logger.warn({ err: e }, 'publishing metrics failed'),
+    });
+  })();
   if (options.cluster !== false) {
     cluster = new Cluster({
       nodeId: config.nodeId,
@@ -160,6 +172,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     closing ??= (async () => {
       lifecycle.startDraining();
       await cluster?.stop({ deregister: true });
+      await metrics?.stop();
       logger.info({ inFlight: lifecycle.inFlight }, 'draining');
       if (config.drainDelayMs > 0) await new Promise((r) => setTimeout(r, config.drainDelayMs));
       if (poll) clearInterval(poll);

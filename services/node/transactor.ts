@@ -16,6 +16,7 @@ import { applyDatoms, transact, type TxReport } from '../engine/transact';
 import { fromWire, toWire } from '../engine/wire';
 import type { Value } from '../engine/values';
 import { MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry, type LogStore } from './storage/log-store';
+import type { TransactorObserver } from './metrics';
 
 /** Documented cap on datoms per transaction (docs/limits.md). */
 export const MAX_TX_DATOMS = 100_000;
@@ -101,6 +102,8 @@ export class DatabaseHost {
   readonly metrics: TransactorMetrics = { transactions: 0, entries: 0, conflicts: 0, batchSizes: 0 };
   /** Called after the value advances (a commit here or entries read from the log). */
   onAdvance: ((t: number) => void) | null = null;
+  /** Receives commits, conflicts and catch-ups (the node's metrics). */
+  observer: TransactorObserver | null = null;
 
   constructor(
     readonly name: string,
@@ -191,6 +194,7 @@ export class DatabaseHost {
       this.remember(tx.txId, { t: tx.t, tempids: decoded.tempids });
     }
     if (state !== this.current.state) {
+      this.observer?.caughtUp(state.t - this.current.t);
       this.current = new Db(state);
       this.onAdvance?.(state.t);
     }
@@ -239,8 +243,13 @@ export class DatabaseHost {
     if (this.pending.length >= MAX_PENDING_PER_DATABASE) {
       return Promise.reject(busy('db.error/too-many-pending', `Database ${this.name} has ${this.pending.length} transactions waiting; retry later`));
     }
+    const arrived = performance.now();
     return new Promise<TransactResult>((resolve, reject) => {
-      this.pending.push({ txData, txId, resolve, reject });
+      const observed = (r: TransactResult): void => {
+        if (!r.duplicate) this.observer?.committed(performance.now() - arrived);
+        resolve(r);
+      };
+      this.pending.push({ txData, txId, resolve: observed, reject });
       if (!this.flushing) void this.flush();
     });
   }
@@ -340,6 +349,7 @@ export class DatabaseHost {
       } catch (e) {
         if (isDatalithError(e) && e.category === 'conflict') {
           this.metrics.conflicts++;
+          this.observer?.conflict();
           await this.catchUpFresh();
           continue; // re-evaluate everything against the new value
         }
