@@ -224,6 +224,8 @@ export class QueryWorkerPool {
     slot.running = null;
     if (w !== null) void w.terminate();
     r.reject(interrupted('query/timeout', `Query timed out after ${r.job.timeout} ms (its worker was stopped)`, { timeout: r.job.timeout }));
+    // The worker was healthy: replace it now, so the next query does not wait for it to start.
+    if (!this.closed) this.spawn(slot);
     this.dispatch();
   }
 
