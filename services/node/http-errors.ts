@@ -69,14 +69,24 @@ function fromBodyParser(e: BodyParserError): HttpAnomaly | undefined {
 
 export function toHttpAnomaly(err: unknown): HttpAnomaly {
   if (isDatalithError(err)) {
+    if (err.category === 'fault') {
+      // A fault's message and data may describe internals: the log has them, the answer a reference.
+      const reference = randomUUID();
+      return {
+        status: 500,
+        body: { category: 'fault', message: `Internal error (reference ${reference}); the node's log has the details`, ...(err.code !== undefined ? { code: err.code } : {}), data: { reference } },
+        logged: err,
+      };
+    }
+    const storage = err.code?.startsWith('storage/') === true;
     const body: AnomalyBody = {
       category: err.category,
-      message: err.message,
+      // Storage errors carry the SDK's message (endpoints, table names): name the operation only.
+      message: storage ? storageMessage(err.category, err.data) : err.message,
       ...(err.code !== undefined ? { code: err.code } : {}),
-      // A fault's data may describe internals; other categories describe the request.
-      ...(err.category !== 'fault' && Object.keys(err.data).length > 0 ? { data: safeWire(err.data) } : {}),
+      ...(!storage && Object.keys(err.data).length > 0 ? { data: safeWire(err.data) } : {}),
     };
-    return { status: HTTP_STATUS[err.category], body, ...(err.category === 'fault' ? { logged: err } : {}) };
+    return { status: HTTP_STATUS[err.category], body, ...(storage ? { logged: err } : {}) };
   }
   const bp = typeof err === 'object' && err !== null ? fromBodyParser(err as BodyParserError) : undefined;
   if (bp) return bp;
@@ -89,6 +99,14 @@ export function toHttpAnomaly(err: unknown): HttpAnomaly {
     body: { category: 'fault', code: 'node/internal-error', message: `Internal error (reference ${reference}); the node's log has the details`, data: { reference } },
     logged: err,
   };
+}
+
+function storageMessage(category: AnomalyCategory, data: Record<string, unknown>): string {
+  const op = typeof data.operation === 'string' ? ` during ${data.operation}` : '';
+  const cause = typeof data.cause === 'string' && /^[A-Za-z]{1,64}$/.test(data.cause) ? ` (${data.cause})` : '';
+  return category === 'busy'
+    ? `Storage is throttling requests${op}${cause}; retry with backoff`
+    : `Storage is unavailable${op}${cause}; retry`;
 }
 
 function safeWire(data: Record<string, unknown>): unknown {
@@ -107,7 +125,8 @@ export function errorMiddleware(logger: Logger) {
     const fields = { method: req.method, path: req.path, status: a.status, category: a.body.category, code: a.body.code };
     if (a.logged !== undefined) {
       const e = a.logged as Error;
-      logger.error({ ...fields, err: e, reference: (a.body.data as { reference?: string } | undefined)?.reference }, 'request failed');
+      const level = a.status >= 500 && a.body.category === 'fault' ? 'error' : 'warn';
+      logger[level]({ ...fields, err: e, reference: (a.body.data as { reference?: string } | undefined)?.reference }, 'request failed');
     } else {
       logger.debug(fields, a.body.message);
     }
