@@ -12,8 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { incorrect } from '../engine/errors';
-import { FORWARDED_HEADER, isForwardError, NOTIFY_PATH, type Cluster, type ClusterNodeView } from './cluster';
+import { incorrect, unavailable } from '../engine/errors';
+import { FORWARDED_HEADER, isForwardError, NOTIFY_PATH, rendezvousRank, type Cluster, type ClusterNodeView } from './cluster';
 
 export interface TransactRequest {
   dbName: string;
@@ -25,6 +25,11 @@ export interface TransactRequest {
   headers: Record<string, string | string[] | undefined>;
   /** Commit on this node with this transaction id. */
   commitLocally: (txId: string) => Promise<unknown>;
+  /**
+   * Whether this node has the database loaded (its log replayed), starting the load when not;
+   * absent: loaded. A node still loading passes transactions on rather than hold them.
+   */
+  loaded?: () => boolean;
 }
 
 export type TransactOutcome =
@@ -50,10 +55,26 @@ export async function transactOnPreferred(cluster: Cluster, req: TransactRequest
     ({ kind: 'local', value: await req.commitLocally(txId), txId, reason });
 
   const forwardedBy = req.headers[FORWARDED_HEADER];
-  if (forwardedBy !== undefined && forwardedBy !== '') return local('already-forwarded');
-  if (cluster.liveNodes().length <= 1) return local('single-node');
-  const preferred = cluster.preferredNode(req.dbName);
-  if (preferred.self) return local('preferred');
+  const several = cluster.liveNodes().length > 1;
+  if (forwardedBy !== undefined && forwardedBy !== '') {
+    // Still replaying the database's log here (this node just joined, say): the sender commits
+    // it rather than wait — otherwise a joining node stalls every write to the databases it
+    // becomes preferred for, for as long as their logs take to replay.
+    if (several && req.loaded?.() === false) {
+      throw unavailable('cluster/loading', `Database ${req.dbName} is still loading on node ${cluster.nodeId}`, { node: cluster.nodeId });
+    }
+    return local('already-forwarded');
+  }
+  if (!several) return local('single-node');
+  let preferred = cluster.preferredNode(req.dbName);
+  if (preferred.self) {
+    if (req.loaded?.() !== false) return local('preferred');
+    // Loading here: the next node in preference order commits meanwhile.
+    const ranked = rendezvousRank(cluster.liveNodes().map((m) => m.id), req.dbName);
+    const next = cluster.liveNodes().find((m) => m.id === ranked.find((id) => id !== cluster.nodeId));
+    if (next === undefined) return local('preferred');
+    preferred = next;
+  }
   let res;
   try {
     res = await cluster.forward(preferred.url, req.path, JSON.stringify({ ...req.body, txId }), {

@@ -10,6 +10,8 @@ import type { TransactorObserver } from './metrics';
 
 export class Databases {
   private readonly hosts = new Map<string, Promise<DatabaseHost>>();
+  /** Hosts whose log has been replayed (their promise resolved). */
+  private readonly ready = new WeakSet<Promise<DatabaseHost>>();
   /** Called when any database advances (a commit on this node or entries read from the log). */
   onAdvance: ((name: string, t: number) => void) | null = null;
   /** Receives every host's commits, conflicts and catch-ups (the node's metrics). */
@@ -53,6 +55,18 @@ export class Databases {
     return [...this.hosts.keys()];
   }
 
+  /**
+   * Whether the database is loaded here (its log replayed); when it is not, starts loading it in
+   * the background. A node that just joined uses it to pass transactions on instead of holding
+   * them while it replays a whole log.
+   */
+  readyOrLoad(name: string): boolean {
+    const h = this.hosts.get(name);
+    if (h !== undefined && this.ready.has(h)) return true;
+    void this.host(name).catch(() => {});
+    return false;
+  }
+
   /** The host of a database, loading it from its log on first use; not-found if it does not exist. */
   async host(name: string): Promise<DatabaseHost> {
     checkDatabaseName(name);
@@ -67,8 +81,9 @@ export class Databases {
     if (!h) {
       h = this.load(name);
       this.hosts.set(name, h);
-      h.catch(() => {
-        if (this.hosts.get(name) === h) this.hosts.delete(name);
+      const loading = h;
+      h.then(() => { this.ready.add(loading); }, () => {
+        if (this.hosts.get(name) === loading) this.hosts.delete(name);
       });
     }
     return h;

@@ -87,6 +87,11 @@ export class NodeOperations {
     return { name, id: host.dbId, t: latest.t, preferredNode };
   }
 
+  /** Whether the database is loaded on this node; starts loading it when not (services/node/databases.ts). */
+  readyOrLoad(name: string): boolean {
+    return this.databases.readyOrLoad(name);
+  }
+
   async transact(name: string, txData: unknown, txId?: string): Promise<TxResponse & { duplicate: boolean }> {
     const { host, r } = await this.databases.withHost(name, async (host) => ({ host, r: await host.transact(txData, txId) }));
     if (!r.duplicate) {

@@ -153,7 +153,12 @@ export class DatabaseHost {
     this.catchingUp = (async () => {
       try {
         const entries = await this.log.readEntries(this.dbId, this.current.t, { consistent: true });
-        for (const entry of entries) this.applyEntry(entry);
+        for (let i = 0; i < entries.length; i++) {
+          // Replaying a long log (a node loading a database) lets other requests through
+          // between entries instead of holding the event loop for the whole replay.
+          if (i > 0) await new Promise<void>((r) => setImmediate(r));
+          this.applyEntry(entries[i]!);
+        }
         return this.current;
       } finally {
         this.catchingUp = null;

@@ -38,6 +38,7 @@ export function transactRoutes(ctx: RouteContext): Router {
       body: { txData: body['txData'], ...(txId !== undefined ? { txId } : {}) },
       headers: req.headers,
       commitLocally: (id) => ctx.ops.transact(name, txData, id),
+      loaded: () => ctx.ops.readyOrLoad(name),
     });
     if (out.kind === 'forwarded') {
       sendForwarded(res, out);
