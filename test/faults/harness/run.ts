@@ -31,6 +31,8 @@ export interface ScenarioOptions {
   clientTimeoutMs?: number;
   listAppend?: ListAppendOptions;
   bank?: BankOptions;
+  /** More data in the database before the workloads start (e.g. to make loading it slow). */
+  preload?: (conn: Connection) => Promise<void>;
   log?: (line: string) => void;
 }
 
@@ -105,6 +107,7 @@ export async function runScenario(fc: FaultCluster, o: ScenarioOptions): Promise
   await admin.createDatabase(o.db);
   const adminConn = await admin.connect(o.db);
   await adminConn.transact(SCHEMA);
+  await o.preload?.(adminConn);
   for (const w of workloads) await w.setup(adminConn);
 
   // Workers.
