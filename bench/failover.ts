@@ -10,16 +10,21 @@
  * Floors: gap ≤ 1 s, 0 lost, 0 anomalies (exit code 1 otherwise). For reference, Datomic
  * On-Prem's active/standby transactor failover takes about 3–11 s.
  *
+ * The database also holds the DataScript benchmark's 20,000 people (bench/data.ts), so that a
+ * node joining — the replacement, preferred again — has a real log to replay.
+ *
  * BENCH_KILLS (default 3), BENCH_WRITERS (default 12: 8 list-append, 4 unique, plus 2 bank),
- * BENCH_KILL_EVERY_MS (default 8000: time between kills).
+ * BENCH_KILL_EVERY_MS (default 8000: time between kills), BENCH_PEOPLE (default 20000).
  */
 import { startFaultCluster } from '../test/faults/harness/cluster';
 import { killPreferred } from '../test/faults/harness/faults';
 import { formatResult, runScenario } from '../test/faults/harness/run';
+import { DATALITH_SCHEMA, datalithEntity, people } from './data';
 
 const KILLS = Number(process.env.BENCH_KILLS ?? 3);
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 12);
 const KILL_EVERY_MS = Number(process.env.BENCH_KILL_EVERY_MS ?? 8_000);
+const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 20_000);
 const GAP_FLOOR_MS = 1_000;
 
 async function main(): Promise<void> {
@@ -30,7 +35,8 @@ async function main(): Promise<void> {
   let ok = false;
   try {
     process.stdout.write(`bench:failover — kill -9 of the preferred node, ${KILLS}×, under a steady write load\n`);
-    process.stdout.write(`  2 nodes behind the load balancer; ${appendWriters} list-append + ${uniqueWriters} unique-write + 2 bank writers (remote SDK)\n`);
+    process.stdout.write(`  2 nodes behind the load balancer; ${appendWriters} list-append + ${uniqueWriters} unique-write + 2 bank writers (remote SDK); ` +
+      `the database also holds ${PEOPLE.toLocaleString('en-US')} people\n`);
     const r = await runScenario(fc, {
       fault: killPreferred,
       db: `failover-${Date.now()}`,
@@ -42,6 +48,12 @@ async function main(): Promise<void> {
       clientTimeoutMs: 10_000,
       workers: { append: appendWriters, unique: uniqueWriters, bank: 2 },
       listAppend: { keys: 20, appendRatio: 0.7 },
+      preload: async (conn) => {
+        if (PEOPLE <= 0) return;
+        await conn.transact(DATALITH_SCHEMA);
+        const folks = people(PEOPLE);
+        for (let i = 0; i < folks.length; i += 2_000) await conn.transact(folks.slice(i, i + 2_000).map(datalithEntity));
+      },
     });
 
     // Gaps: around each kill, and over the whole run.
