@@ -76,18 +76,6 @@ function probeLower<T>(keys: T[], probe: Probe<T>): number {
   }
   return lo;
 }
-/** First index i with probe(keys[i]) > 0. */
-function probeUpper<T>(keys: T[], probe: Probe<T>): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (probe(keys[mid]!) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** Returns the new node(s) replacing `node`, or null when the key was already present. */
 function insertInto<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | null): Node<T>[] | null {
   if (node.leaf) {

@@ -213,7 +213,6 @@ const SLASH = 0x2f;
 const HASH = 0x23;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const NEWLINE = 0x0a;
 
 const CLASS = new Uint8Array(128);
 // Java's Character.isWhitespace for ASCII (what Clojure uses), plus the comma.
