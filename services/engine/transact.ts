@@ -715,9 +715,6 @@ function checkSchemaChanges(before: Db, after: Db, txDatoms: readonly Datom[]): 
       }
       continue;
     }
-    if (neu.ident.indexOf('/') < 0 && !old) {
-      // Datomic recommends namespaced idents but accepts plain ones: nothing to check.
-    }
     // Validate the definition itself.
     if (neu.valueType === 'tuple') {
       const kinds = [neu.tupleAttrs, neu.tupleTypes, neu.tupleType].filter((x) => x !== null).length;
