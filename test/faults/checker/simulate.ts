@@ -3,6 +3,7 @@
  * list-append database to produce valid histories with realistic concurrency.
  */
 import { Elem, Key, Op, OpType, Process, Txn } from './history';
+import { mulberry32 } from '../../../bench/data';
 
 export const append = (k: Key, e: Elem): ['append', Key, Elem] => ['append', k, e];
 export const read = (k: Key, list: Elem[] | null): ['r', Key, Elem[] | null] => ['r', k, list];
@@ -161,17 +162,8 @@ export function simulateSerial(plan: PlannedTxn[], opts: SimulateOptions = {}): 
   return buildHistory(specs);
 }
 
-/** Small deterministic PRNG (mulberry32) for large generated plans. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small deterministic PRNG (mulberry32, the benches' generator) for large generated plans. */
+export const prng = mulberry32;
 
 /**
  * A random plan like Jepsen's append workload: `activeKeys` keys at a time, rotating to fresh keys

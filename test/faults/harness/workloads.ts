@@ -110,6 +110,37 @@ async function readRetrying<T>(f: () => Promise<T>, attempts = 3): Promise<T> {
   }
 }
 
+/** A write was acknowledged at t. */
+function acknowledged(ctx: WorkloadContext, workload: string, t: number): void {
+  ctx.acks.push({ t, time: ctx.now(), workload });
+}
+
+/**
+ * Records a write that did not succeed: a definite failure is `fail`; an unknown outcome is
+ * `info`, and the worker goes on as a new process (Jepsen's rule).
+ */
+function writeFailed(ctx: WorkloadContext, recorder: HistoryRecorder<unknown>, inv: Op<unknown>, w: WorkerState, e: unknown): void {
+  count(ctx, e);
+  if (definiteFailure(e)) {
+    recorder.fail(inv, errorLabel(e));
+  } else {
+    recorder.info(inv, errorLabel(e));
+    w.crash();
+  }
+}
+
+/** One final read after the faults heal, of the latest value (`final: true` for the checkers). */
+async function finalRead(recorder: HistoryRecorder<unknown>, conn: Connection, read: (db: Db) => Promise<unknown>): Promise<void> {
+  const inv = recorder.invoke('final', 'read', null, { final: true });
+  try {
+    const db = await conn.sync();
+    recorder.ok(inv, await readRetrying(() => read(db), 10));
+  } catch (e) {
+    recorder.fail(inv, errorLabel(e));
+    throw e;
+  }
+}
+
 // ---- list append ----------------------------------------------------------------------------
 
 const READ_LISTS = '[:find ?k ?v ?tx :in $ [?k ...] :where [?e :append/key ?k] [?e :append/elements ?v ?tx]]';
@@ -190,16 +221,10 @@ export class ListAppend implements Workload {
       try {
         const txData = [...appends].map(([k, vs]) => ({ 'db/id': `k${k}`, 'append/key': k, 'append/elements': vs }));
         const report = await conn.transact(txData);
-        this.ctx.acks.push({ t: report.dbAfter.t, time: this.ctx.now(), workload: this.name });
+        acknowledged(this.ctx, this.name, report.dbAfter.t);
         readDb = report.dbBefore;
       } catch (e) {
-        count(this.ctx, e);
-        if (definiteFailure(e)) {
-          this.recorder.fail(inv, errorLabel(e));
-        } else {
-          this.recorder.info(inv, errorLabel(e));
-          w.crash();
-        }
+        writeFailed(this.ctx, this.recorder, inv, w, e);
         return;
       }
     } else {
@@ -342,28 +367,15 @@ export class Bank implements Workload {
         [':db/cas', [':account/id', from], ':account/balance', bf, bf - amount],
         [':db/cas', [':account/id', to], ':account/balance', bt, bt + amount],
       ]);
-      this.ctx.acks.push({ t: report.dbAfter.t, time: this.ctx.now(), workload: this.name });
+      acknowledged(this.ctx, this.name, report.dbAfter.t);
       this.recorder.ok(inv);
     } catch (e) {
-      count(this.ctx, e);
-      if (definiteFailure(e)) {
-        this.recorder.fail(inv, errorLabel(e));
-      } else {
-        this.recorder.info(inv, errorLabel(e));
-        w.crash();
-      }
+      writeFailed(this.ctx, this.recorder, inv, w, e);
     }
   }
 
-  async finalRead(conn: Connection): Promise<void> {
-    const inv = this.recorder.invoke('final', 'read', null, { final: true });
-    try {
-      const db = await conn.sync();
-      this.recorder.ok(inv, await readRetrying(() => this.balances(db), 10));
-    } catch (e) {
-      this.recorder.fail(inv, errorLabel(e));
-      throw e;
-    }
+  finalRead(conn: Connection): Promise<void> {
+    return finalRead(this.recorder, conn, (db) => this.balances(db));
   }
 
   check(): CheckSummary {
@@ -418,28 +430,15 @@ export class UniqueWrites implements Workload {
     const inv = this.recorder.invoke(w.process, 'write', value);
     try {
       const report = await conn.transact([{ 'db/id': 'w', 'write/value': value }]);
-      this.ctx.acks.push({ t: report.dbAfter.t, time: this.ctx.now(), workload: this.name });
+      acknowledged(this.ctx, this.name, report.dbAfter.t);
       this.recorder.ok(inv);
     } catch (e) {
-      count(this.ctx, e);
-      if (definiteFailure(e)) {
-        this.recorder.fail(inv, errorLabel(e));
-      } else {
-        this.recorder.info(inv, errorLabel(e));
-        w.crash();
-      }
+      writeFailed(this.ctx, this.recorder, inv, w, e);
     }
   }
 
-  async finalRead(conn: Connection): Promise<void> {
-    const inv = this.recorder.invoke('final', 'read', null, { final: true });
-    try {
-      const db = await conn.sync();
-      this.recorder.ok(inv, await readRetrying(() => this.values(db), 10));
-    } catch (e) {
-      this.recorder.fail(inv, errorLabel(e));
-      throw e;
-    }
+  finalRead(conn: Connection): Promise<void> {
+    return finalRead(this.recorder, conn, (db) => this.values(db));
   }
 
   check(): CheckSummary {
