@@ -35,7 +35,8 @@ const repo = path.resolve(__dirname, '..');
 interface NodeProc { url: string; proc: ChildProcess }
 
 async function startNodeProcess(storageEndpoint: string, nodeId: string): Promise<NodeProc> {
-  const proc = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', path.join(repo, 'services/node/main.ts')], {
+  const entry = process.env.BENCH_NODE_ENTRY ? ['--enable-source-maps', path.resolve(process.env.BENCH_NODE_ENTRY)] : ['--import', 'tsx', path.join(repo, 'services/node/main.ts')];
+  const proc = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...entry], {
     cwd: repo,
     env: {
       ...process.env,
@@ -164,7 +165,7 @@ async function main(): Promise<void> {
     console.log(`bench:log — ${SECONDS} s per run, ${CONCURRENCY} concurrent clients, ${os.cpus().length} cores, Node ${process.version}`);
 
     // 1. Group commit with +5 ms per storage round trip.
-    if (process.env.BENCH_ONLY !== 'tx') {
+    if (process.env.BENCH_ONLY !== 'tx' && process.env.BENCH_ONLY !== 'cost') {
     const slowNode = await startNodeProcess(proxy.endpoint, 'bench-slow');
     nodes.push(slowNode);
     const cs = client(slowNode.url);

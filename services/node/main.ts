@@ -15,6 +15,7 @@ import { adminKeyCheck, anyKeyCheck, readSecretString, type AccessKeyCheck } fro
 import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, loadConfig, nodeConfig, type NodeConfig, type NodeConfigInput } from './config';
 import { Databases } from './databases';
 import { NodeLifecycle } from './http-lifecycle';
+import { createAppServer } from './http-server';
 import { KeyStore } from './keys';
 import { QueryWorkerPool } from './query-workers';
 // The storage modules one by one: the barrel also exports the embedded server (dynalite), which
@@ -117,7 +118,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     ...clusterOptions,
   });
 
-  const server = app.listen(config.port, config.host);
+  const server = createAppServer(app).listen(config.port, config.host);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
