@@ -74,7 +74,7 @@ export function createNodeApp(opts: NodeAppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestLog(opts.logger));
-  app.use(closeWhileDraining(lifecycle));
+  closeWhileDraining(app.response, lifecycle);
   app.use(healthRoutes(ctx));
 
   const v1 = express.Router();

@@ -20,6 +20,7 @@ function hasBody(req: Request): boolean {
  * Checks the raw JSON text before it is parsed, in one pass that skips string contents:
  *
  * - nesting deeper than `maxDepth` is refused (the parser and everything after it recurse);
+ * - a number beyond the range of a double (`1e999`, which would read as Infinity) is refused;
  * - an integer literal a double cannot hold exactly (`123456789012345678901234567890`,
  *   `9007199254740993`) is refused instead of silently rounded: send it as `{"#bigint": "…"}`.
  *   A literal that is exactly how JavaScript prints a double (`1152921504606846976`,
@@ -55,6 +56,12 @@ export function checkJsonText(text: Buffer | string, maxDepth: number): void {
         }
         break;
       }
+      // A literal beyond the largest double reads as Infinity, which JSON cannot carry back.
+      if (!integer && Math.abs(Number(s.slice(i, j))) === Infinity) {
+        throw incorrect('http/malformed-json',
+          'The request body is not valid JSON: a number is too large for a double; send it as {"#bigint": "…"} or {"#double": "Infinity"}',
+          { offset: i });
+      }
       // At most 15 digits always fit a double exactly.
       if (integer && j - i > 15) {
         const literal = s.slice(i, j);
@@ -72,8 +79,8 @@ export function checkJsonText(text: Buffer | string, maxDepth: number): void {
 /**
  * Only `application/json` bodies are read; a body of another type is `incorrect` rather than
  * silently ignored. The raw text is checked first (`checkJsonText`: nesting depth, integers a
- * double cannot hold). Non-finite numbers (JSON `1e999` reads as Infinity) are refused: send
- * them as `{"#double": "Infinity"}`.
+ * double cannot hold, numbers beyond a double's range such as `1e999`). Send those as
+ * `{"#bigint": "…"}` or `{"#double": "Infinity"}`.
  */
 export function jsonBody(maxBodyBytes: number, maxJsonDepth = DEFAULT_LIMITS.maxJsonDepth): RequestHandler[] {
   const checkType = (req: Request, _res: Response, next: NextFunction): void => {
@@ -88,13 +95,8 @@ export function jsonBody(maxBodyBytes: number, maxJsonDepth = DEFAULT_LIMITS.max
     limit: maxBodyBytes,
     strict: false,
     type: 'application/json',
+    // Also refuses non-finite numbers, so the parse needs no reviver (which would run per value).
     verify: (_req, _res, buf) => checkJsonText(buf, maxJsonDepth),
-    reviver: (_key: string, value: unknown) => {
-      if (typeof value === 'number' && !Number.isFinite(value)) {
-        throw new SyntaxError('a number is too large for a double; send it as {"#bigint": "…"} or {"#double": "Infinity"}');
-      }
-      return value;
-    },
   });
   return [checkType, parse];
 }

@@ -57,14 +57,8 @@ export function pendingLimit(lifecycle: NodeLifecycle, maxPending: number) {
       return;
     }
     lifecycle.enter();
-    let left = false;
-    const leave = (): void => {
-      if (left) return;
-      left = true;
-      lifecycle.leave();
-    };
-    res.on('finish', leave);
-    res.on('close', leave);
+    // A response emits 'close' once, after it finished or when its connection went away.
+    res.once('close', () => lifecycle.leave());
     next();
   };
 }
@@ -72,16 +66,15 @@ export function pendingLimit(lifecycle: NodeLifecycle, maxPending: number) {
 /**
  * While draining, every response asks the client to open its next connection elsewhere —
  * decided when the response is written, so requests that arrived before the drain get it too.
+ * Installed once on the app's response prototype (`app.response`), not on each response: a
+ * property added to every response object would give each its own hidden class in V8.
  */
-export function closeWhileDraining(lifecycle: NodeLifecycle) {
-  return (_req: Request, res: Response, next: NextFunction): void => {
-    const writeHead = res.writeHead;
-    res.writeHead = function (this: Response, ...args: unknown[]) {
-      if (lifecycle.draining && !this.headersSent) this.setHeader('Connection', 'close');
-      return (writeHead as (...a: unknown[]) => Response).apply(this, args);
-    } as typeof res.writeHead;
-    next();
-  };
+export function closeWhileDraining(appResponse: Response, lifecycle: NodeLifecycle): void {
+  const writeHead = appResponse.writeHead;
+  appResponse.writeHead = function (this: Response, ...args: unknown[]) {
+    if (lifecycle.draining && !this.headersSent) this.setHeader('Connection', 'close');
+    return (writeHead as (...a: unknown[]) => Response).apply(this, args);
+  } as typeof appResponse.writeHead;
 }
 
 /**

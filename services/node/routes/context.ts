@@ -27,7 +27,17 @@ export interface RouteContext {
   readonly cluster?: Cluster;
 }
 
-/** Answers a public value in the wire encoding. */
+/**
+ * Answers a public value in the wire encoding. Written with `writeHead` and `end` directly:
+ * Express's `send` would look up the MIME type, re-parse the Content-Type it set for the
+ * charset and check request freshness on every answer, none of which a JSON API needs.
+ */
 export function sendWire(res: Response, value: unknown, status = 200): void {
-  res.status(status).type('application/json').send(JSON.stringify(toWire(value)));
+  sendJsonText(res, JSON.stringify(toWire(value)), status);
+}
+
+/** Answers JSON text as it is. */
+export function sendJsonText(res: Response, text: string, status = 200): void {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }
