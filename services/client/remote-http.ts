@@ -9,7 +9,7 @@
  */
 import { Pool } from 'undici';
 import { ANOMALY_CATEGORIES, DatalithError, type AnomalyCategory } from '../engine/errors';
-import { fromWire } from '../engine/wire';
+import { ATTEMPT_HEADER, fromWire } from '../engine/wire';
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 const BACKOFF_BASE_MS = 25;
@@ -92,7 +92,7 @@ export class HttpTransport {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once(method, path, payload, deadline);
+        return await this.once(method, path, payload, deadline, attempt);
       } catch (e) {
         if (!isRetryable(e)) throw e;
         const backoff = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
@@ -102,13 +102,15 @@ export class HttpTransport {
     }
   }
 
-  private async once(method: Method, path: string, payload: string | undefined, deadline: number): Promise<unknown> {
+  private async once(method: Method, path: string, payload: string | undefined, deadline: number, attempt: number): Promise<unknown> {
     if (this.closed) throw new DatalithError('incorrect', 'This client is closed', 'client/closed');
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw this.timeoutError(path);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.authorization !== undefined) headers.authorization = this.authorization;
     if (payload !== undefined) headers['content-type'] = 'application/json';
+    // Retries say so: the node must not refuse a transaction whose first attempt may commit.
+    if (attempt > 0) headers[ATTEMPT_HEADER] = String(attempt + 1);
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), remaining);
     let status: number;

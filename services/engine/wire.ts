@@ -17,6 +17,13 @@
  * encoding too.
  */
 import { BigDec } from './bigdec';
+
+/**
+ * HTTP header the SDK sends on every attempt after the first (`2`, `3`, …): the client does not
+ * know whether its earlier attempt committed, so a node refuses the transaction only by writing
+ * the refusal to the log first (services/node/transactor.ts, RecordedRefusal).
+ */
+export const ATTEMPT_HEADER = 'x-datalith-attempt';
 import { EdnList, Keyword, Sym, Tagged, Uuid, kw, sym } from './edn';
 import { incorrect } from './errors';
 

@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { incorrect, unavailable } from '../engine/errors';
+import { ATTEMPT_HEADER } from '../engine/wire';
 import { FORWARDED_HEADER, isForwardError, NOTIFY_PATH, rendezvousRank, type Cluster, type ClusterNodeView } from './cluster';
 
 export interface TransactRequest {
@@ -23,8 +24,11 @@ export interface TransactRequest {
   body: Record<string, unknown>;
   /** The incoming headers (authorization travels with the forwarded request). */
   headers: Record<string, string | string[] | undefined>;
-  /** Commit on this node with this transaction id. */
-  commitLocally: (txId: string) => Promise<unknown>;
+  /**
+   * Commit on this node with this transaction id; `inDoubt` when it was forwarded and may have
+   * reached the preferred node (which may then still commit it).
+   */
+  commitLocally: (txId: string, inDoubt: boolean) => Promise<unknown>;
   /**
    * Whether this node has the database loaded (its log replayed), starting the load when not;
    * absent: loaded. A node still loading passes transactions on rather than hold them.
@@ -52,7 +56,7 @@ export async function transactOnPreferred(cluster: Cluster, req: TransactRequest
   const given = req.body['txId'];
   const txId = typeof given === 'string' && given.length > 0 ? given : randomUUID();
   const local = async (reason: Extract<TransactOutcome, { kind: 'local' }>['reason']): Promise<TransactOutcome> =>
-    ({ kind: 'local', value: await req.commitLocally(txId), txId, reason });
+    ({ kind: 'local', value: await req.commitLocally(txId, reason === 'forward-failed' || reason === 'preferred-unavailable'), txId, reason });
 
   const forwardedBy = req.headers[FORWARDED_HEADER];
   const several = cluster.liveNodes().length > 1;
@@ -79,6 +83,7 @@ export async function transactOnPreferred(cluster: Cluster, req: TransactRequest
   try {
     res = await cluster.forward(preferred.url, req.path, JSON.stringify({ ...req.body, txId }), {
       authorization: req.headers['authorization'],
+      [ATTEMPT_HEADER]: req.headers[ATTEMPT_HEADER],
     });
   } catch (e) {
     if (isForwardError(e)) return local('forward-failed');

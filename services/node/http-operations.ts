@@ -92,8 +92,9 @@ export class NodeOperations {
     return this.databases.readyOrLoad(name);
   }
 
-  async transact(name: string, txData: unknown, txId?: string): Promise<TxResponse & { duplicate: boolean }> {
-    const { host, r } = await this.databases.withHost(name, async (host) => ({ host, r: await host.transact(txData, txId) }));
+  /** `inDoubt`: the client may have committed this transaction id already (see RecordedRefusal). */
+  async transact(name: string, txData: unknown, txId?: string, opts: { inDoubt?: boolean } = {}): Promise<TxResponse & { duplicate: boolean }> {
+    const { host, r } = await this.databases.withHost(name, async (host) => ({ host, r: await host.transact(txData, txId, opts) }));
     if (!r.duplicate) {
       this.values.remember(host, r.dbBefore);
       this.values.remember(host, r.dbAfter);

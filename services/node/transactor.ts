@@ -41,6 +41,25 @@ export interface CommittedTx {
   readonly tempids: Record<string, number>;
 }
 
+/**
+ * A refusal written to the log. A transaction whose outcome its client does not know (a retry
+ * after a timeout or a lost connection, or a transaction a node commits itself after forwarding
+ * it failed) may still be in flight elsewhere: a node that dies mid-append can have its write
+ * land later, or its transactor re-evaluate the batch after a conflict. So a node refuses such
+ * a transaction only by writing the refusal into the log (in an empty transaction that seals the
+ * tail), and every node that reads it refuses that transaction id from then on, with the same
+ * error. Either the refusal or the transaction is in the log first; never both.
+ */
+export interface RecordedRefusal {
+  readonly txId: string;
+  readonly category: DatalithError['category'];
+  readonly code?: string;
+  readonly message: string;
+}
+
+/** Transaction ids whose retries are refusals remembered here, beside the committed ones. */
+const REFUSAL_MESSAGE_CHARS = 500;
+
 export interface TransactResult {
   readonly t: number;
   readonly dbBefore: Db;
@@ -54,6 +73,8 @@ export interface TransactResult {
 interface Pending {
   readonly txData: unknown;
   readonly txId: string;
+  /** Its client does not know whether an earlier attempt committed: refuse only in the log. */
+  readonly inDoubt: boolean;
   readonly resolve: (r: TransactResult) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -62,25 +83,38 @@ interface TxPayload {
   readonly instant: number;
   readonly tempids: Record<string, number>;
   readonly datoms: Array<[number, number, unknown, 0 | 1]>;
+  /** Refusals sealed by this transaction (an empty one); absent in almost every entry. */
+  readonly refused?: readonly RecordedRefusal[];
 }
 
-export function encodeTx(r: TxReport): Uint8Array {
+export function encodeTx(r: TxReport, refused?: readonly RecordedRefusal[]): Uint8Array {
   const payload: TxPayload = {
     instant: r.dbAfter.state.lastInstant,
     tempids: r.tempids,
     datoms: r.txData.map((d) => [d.e, d.a, toWire(d.v), d.added ? 1 : 0]),
+    ...(refused !== undefined && refused.length > 0 ? { refused } : {}),
   };
   return Buffer.from(JSON.stringify(payload));
 }
 
-export function decodeTx(t: number, bytes: Uint8Array): { instant: number; tempids: Record<string, number>; datoms: Datom[] } {
+export function decodeTx(t: number, bytes: Uint8Array): { instant: number; tempids: Record<string, number>; datoms: Datom[]; refused: readonly RecordedRefusal[] } {
   const p = JSON.parse(Buffer.from(bytes).toString('utf8')) as TxPayload;
   const tx = tToTx(t);
   return {
     instant: p.instant,
     tempids: p.tempids,
     datoms: p.datoms.map(([e, a, v, added]) => new Datom(e, a, fromWire(v) as Value, tx, added === 1)),
+    refused: p.refused ?? [],
   };
+}
+
+function recordRefusal(txId: string, e: DatalithError): RecordedRefusal {
+  const message = e.message.length > REFUSAL_MESSAGE_CHARS ? `${e.message.slice(0, REFUSAL_MESSAGE_CHARS)}…` : e.message;
+  return { txId, category: e.category, ...(e.code !== undefined ? { code: e.code } : {}), message };
+}
+
+function refusalError(r: RecordedRefusal): DatalithError {
+  return new DatalithError(r.category, r.message, r.code, { txId: r.txId, recorded: true });
 }
 
 export interface TransactorMetrics {
@@ -97,6 +131,7 @@ export class DatabaseHost {
   private catchingUp: Promise<Db> | null = null;
   private nextCatchUp: Promise<Db> | null = null;
   private readonly committed = new Map<string, CommittedTx>();
+  private readonly refused = new Map<string, RecordedRefusal>();
   /** The log ends with a deletion entry: the database is gone. */
   private deleted = false;
   readonly metrics: TransactorMetrics = { transactions: 0, entries: 0, conflicts: 0, batchSizes: 0 };
@@ -197,6 +232,7 @@ export class DatabaseHost {
       const decoded = decodeTx(tx.t, tx.payload);
       state = applyDatoms(state, decoded.datoms, decoded.instant);
       this.remember(tx.txId, { t: tx.t, tempids: decoded.tempids });
+      for (const r of decoded.refused) this.rememberRefusal(r);
     }
     if (state !== this.current.state) {
       this.observer?.caughtUp(state.t - this.current.t);
@@ -206,11 +242,11 @@ export class DatabaseHost {
   }
 
   private remember(txId: string, c: CommittedTx): void {
-    this.committed.set(txId, c);
-    if (this.committed.size > REMEMBERED_TX_IDS) {
-      const oldest = this.committed.keys().next().value;
-      if (oldest !== undefined) this.committed.delete(oldest);
-    }
+    bounded(this.committed, txId, c);
+  }
+
+  private rememberRefusal(r: RecordedRefusal): void {
+    bounded(this.refused, r.txId, r);
   }
 
   /** A value at least as recent as t, catching up with the log when needed. */
@@ -241,9 +277,15 @@ export class DatabaseHost {
     };
   }
 
-  transact(txData: unknown, txId: string = randomUUID()): Promise<TransactResult> {
+  /**
+   * Commits a transaction; `inDoubt` when its client does not know whether an earlier attempt
+   * with this id committed (then a refusal is written to the log before it is answered).
+   */
+  transact(txData: unknown, txId: string = randomUUID(), opts: { inDoubt?: boolean } = {}): Promise<TransactResult> {
     const done = this.committedResult(txId);
     if (done) return Promise.resolve(done);
+    const refusal = this.refused.get(txId);
+    if (refusal) return Promise.reject(refusalError(refusal));
     if (this.deleted) return Promise.reject(this.deletedError());
     if (this.pending.length >= MAX_PENDING_PER_DATABASE) {
       return Promise.reject(busy('db.error/too-many-pending', `Database ${this.name} has ${this.pending.length} transactions waiting; retry later`));
@@ -254,7 +296,7 @@ export class DatabaseHost {
         if (!r.duplicate) this.observer?.committed(performance.now() - arrived);
         resolve(r);
       };
-      this.pending.push({ txData, txId, resolve: observed, reject });
+      this.pending.push({ txData, txId, inDoubt: opts.inDoubt === true, resolve: observed, reject });
       if (!this.flushing) void this.flush();
     });
   }
@@ -300,7 +342,7 @@ export class DatabaseHost {
       const base = this.current;
       let spec = base;
       const accepted: Array<{ p: Pending; r: TxReport; bytes: Uint8Array }> = [];
-      const failed: Array<{ p: Pending; e: unknown }> = [];
+      let failed: Array<{ p: Pending; e: unknown }> = [];
       const duplicates: Pending[] = [];
       let size = 200 + Buffer.byteLength(this.dbId);
       let overflow: Pending[] = [];
@@ -308,6 +350,11 @@ export class DatabaseHost {
         const p = queue[i]!;
         if (this.committed.has(p.txId)) {
           duplicates.push(p);
+          continue;
+        }
+        const recorded = this.refused.get(p.txId);
+        if (recorded) {
+          failed.push({ p, e: refusalError(recorded) });
           continue;
         }
         try {
@@ -326,6 +373,25 @@ export class DatabaseHost {
           spec = r.dbAfter;
         } catch (e) {
           failed.push({ p, e });
+        }
+      }
+      // Refusals of transactions in doubt are written to the log, in an empty transaction at
+      // the end of this entry, before anyone is told (see RecordedRefusal).
+      let sealed: RecordedRefusal[] = [];
+      const toSeal = failed.filter((f) => f.p.inDoubt && isDatalithError(f.e) && !this.refused.has(f.p.txId));
+      if (toSeal.length > 0) {
+        const records = toSeal.map((f) => recordRefusal(f.p.txId, f.e as DatalithError));
+        const r = transact(spec, []);
+        const bytes = encodeTx(r, records);
+        if (accepted.length > 0 && size + bytes.byteLength > MAX_ITEM_BYTES) {
+          // No room in this entry: they are evaluated again for the next one.
+          const later = new Set(toSeal.map((f) => f.p));
+          failed = failed.filter((f) => !later.has(f.p));
+          overflow = [...later, ...overflow];
+        } else {
+          accepted.push({ p: sealingTransaction(), r, bytes });
+          spec = r.dbAfter;
+          sealed = records;
         }
       }
       if (accepted.length === 0) {
@@ -372,6 +438,7 @@ export class DatabaseHost {
       if (this.current === base) {
         this.current = spec;
         for (const a of accepted) this.remember(a.p.txId, { t: a.r.dbAfter.t, tempids: a.r.tempids });
+        for (const r of sealed) this.rememberRefusal(r);
         this.metrics.transactions += accepted.length;
         this.metrics.entries++;
         this.metrics.batchSizes += accepted.length;
@@ -388,5 +455,19 @@ export class DatabaseHost {
       queue = overflow;
       attempt = -1;
     }
+  }
+}
+
+/** The empty transaction that carries refusals into the log; nobody waits for it. */
+function sealingTransaction(): Pending {
+  return { txData: [], txId: `datalith/refusals/${randomUUID()}`, inDoubt: false, resolve: () => undefined, reject: () => undefined };
+}
+
+/** Adds to a map that keeps only the most recent `REMEMBERED_TX_IDS` keys. */
+function bounded<V>(m: Map<string, V>, key: string, value: V): void {
+  m.set(key, value);
+  if (m.size > REMEMBERED_TX_IDS) {
+    const oldest = m.keys().next().value;
+    if (oldest !== undefined) m.delete(oldest);
   }
 }

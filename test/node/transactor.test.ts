@@ -2,26 +2,17 @@
  * The conditional-write transactor against dynalite: concurrent writers on two hosts racing for
  * one database lose nothing, duplicate nothing, reorder nothing; every t is used once.
  */
-import { CatalogStore, createDynamoClient, ensureTables, LogStore, startDynaliteInProcess, type DynaliteHandle } from '../../services/node/storage';
+import type { CatalogStore, LogStore } from '../../services/node/storage';
 import { DatabaseHost, MAX_TX_DATOMS } from '../../services/node/transactor';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DatalithError } from '../../services/engine/errors';
+import { useStorage } from './storage-fixture';
 
-let storage: DynaliteHandle;
-let client: DynamoDBClient;
+const storage = useStorage();
 let log: LogStore;
 let catalog: CatalogStore;
-
-beforeAll(async () => {
-  storage = await startDynaliteInProcess();
-  client = createDynamoClient({ endpoint: storage.endpoint });
-  await ensureTables(client);
-  log = new LogStore(client);
-  catalog = new CatalogStore(client);
-});
-afterAll(async () => {
-  client.destroy();
-  await storage.close();
+beforeAll(() => {
+  log = storage.log;
+  catalog = storage.catalog;
 });
 
 const SCHEMA = `[{:db/ident :item/key :db/valueType :db.type/long :db/cardinality :db.cardinality/one :db/unique :db.unique/identity}

@@ -6,6 +6,7 @@
  */
 import { Router } from 'express';
 import { incorrect } from '../../engine/errors';
+import { ATTEMPT_HEADER } from '../../engine/wire';
 import { authorize, principalOf } from '../auth';
 import { bodyOf, stringField, wireField } from '../http-body';
 import { route } from '../http-errors';
@@ -25,9 +26,12 @@ export function transactRoutes(ctx: RouteContext): Router {
     if (txId !== undefined && !TX_ID.test(txId)) {
       throw incorrect('http/invalid-tx-id', 'txId must be 1-128 printable ASCII characters without spaces (a UUID is a good choice)', { field: 'txId' });
     }
+    // A retry: an earlier attempt of this transaction may have committed, or may still.
+    const attempt = Number(req.headers[ATTEMPT_HEADER] ?? 1);
+    const inDoubt = Number.isFinite(attempt) && attempt > 1;
     const cluster = ctx.cluster;
     if (!cluster) {
-      sendWire(res, await ctx.ops.transact(name, txData, txId));
+      sendWire(res, await ctx.ops.transact(name, txData, txId, { inDoubt }));
       return;
     }
     // The preferred node commits when it can be reached; otherwise this node does. The
@@ -37,7 +41,7 @@ export function transactRoutes(ctx: RouteContext): Router {
       path: req.originalUrl,
       body: { txData: body['txData'], ...(txId !== undefined ? { txId } : {}) },
       headers: req.headers,
-      commitLocally: (id) => ctx.ops.transact(name, txData, id),
+      commitLocally: (id, forwardInDoubt) => ctx.ops.transact(name, txData, id, { inDoubt: inDoubt || forwardInDoubt }),
       loaded: () => ctx.ops.readyOrLoad(name),
     });
     if (out.kind === 'forwarded') {
