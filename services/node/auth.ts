@@ -5,7 +5,8 @@
  * Keys are compared as SHA-256 digests with `timingSafeEqual`, so neither the comparison's time
  * nor the stored form reveals the key. Two checks run in turn (`anyKeyCheck`): the admin key the
  * node was started with (`adminKeyCheck`), then the scoped keys stored hashed in the catalog
- * (services/node/keys.ts: admin, or one database read-write or read-only). docs/security.md.
+ * (services/node/keys.ts: admin, or one database read-write or read-only, bound to the database's
+ * incarnation so that deleting the database ends the key). docs/security.md.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -31,7 +32,10 @@ export type Action =
   | { readonly kind: 'write'; readonly db: string };
 
 export interface AccessKeyCheck {
-  /** The principal a presented key belongs to, or undefined for an unknown key. */
+  /**
+   * The principal a presented key belongs to, or undefined for an unknown key. May throw
+   * `forbidden` to refuse a known key with its reason (a scoped key whose database was deleted).
+   */
   authenticate(key: string): Promise<Principal | undefined>;
 }
 

@@ -13,16 +13,25 @@
  * revoked through this node stops working here at once; on other nodes within `cacheTtlMs`.
  *
  * Scopes: `admin` (everything), or one database with `read-write` or `read-only` access.
+ * A scoped key is bound to the database's incarnation — the catalog record's `id`, new each time
+ * a name is created — stored as `dbId` beside the scope. Once that incarnation is deleted the
+ * key is refused (`forbidden`, `auth/database-deleted`), also after a database of the same name
+ * is created again: the check reads the database's catalog record with the key (and caches the
+ * verdict with it), so it needs no revocation step that a crash could skip, and a deletion
+ * applies on the deleting node at once (`CatalogStore.onDatabaseDeleted` empties the cache),
+ * on the others within `cacheTtlMs`. Records written before keys were bound have no `dbId`:
+ * such a key applies to a database of its name created before the key (`LEGACY_CLOCK_SLACK_MS`).
+ *
  * The admin key the node is started with (the local cluster's `<data-dir>/access-key`, the
  * Secrets Manager secret in AWS) is separate: it is not in the catalog and cannot be revoked
  * through the API (auth.ts, `adminKeyCheck`).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { checkDatabaseName } from '../client/local';
-import { describeValue, incorrect, notFound } from '../engine/errors';
+import { describeValue, forbidden, incorrect, notFound } from '../engine/errors';
 import type { AccessKeyCheck, Principal } from './auth';
 import { DEFAULT_KEY_CACHE_TTL_MS } from './config';
-import type { CatalogStore } from './storage/catalog-store';
+import type { CatalogStore, DatabaseRecord } from './storage/catalog-store';
 
 export type KeyAccess = 'read-write' | 'read-only';
 export type KeyScope = 'admin' | { readonly db: string; readonly access: KeyAccess };
@@ -31,11 +40,15 @@ export type KeyScope = 'admin' | { readonly db: string; readonly access: KeyAcce
 export interface KeyInfo {
   readonly id: string;
   readonly scope: KeyScope;
+  /** A scoped key's database incarnation (the `id` of `GET /v1/databases/:name`); absent on older keys. */
+  readonly dbId?: string;
   /** ISO-8601. */
   readonly createdAt: string;
   /** The key id of the admin who created it (`admin-0` for the node's admin key). */
   readonly createdBy: string;
   readonly description?: string;
+  /** Present on a scoped key whose database has been deleted since: the key is refused. */
+  readonly databaseDeleted?: true;
 }
 
 /** `createKey`'s answer: the key itself, shown this once. */
@@ -48,6 +61,12 @@ export { DEFAULT_KEY_CACHE_TTL_MS };
 const KEY_CACHE_CAPACITY = 10_000;
 const MAX_DESCRIPTION = 256;
 const KEY_FORMAT = /^dlk\.([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
+/**
+ * A key record without `dbId` (written before keys were bound) applies to a database of its name
+ * created no later than this after the key: the two times come from the clocks of the nodes that
+ * made them.
+ */
+export const LEGACY_CLOCK_SLACK_MS = 1_000;
 
 /** Whether a presented key has the shape of a catalog key (else only the admin key can match). */
 export function parseKey(key: string): { id: string } | undefined {
@@ -88,6 +107,8 @@ export function principalFor(id: string, scope: KeyScope): Principal {
 interface StoredKey {
   readonly hash: string;
   readonly scope: KeyScope;
+  /** The scope's database incarnation (absent: admin keys, and scoped keys from before binding). */
+  readonly dbId?: string;
   readonly createdAt: string;
   readonly createdBy: string;
   readonly description?: string;
@@ -104,25 +125,64 @@ function storedKey(data: Record<string, unknown>): StoredKey | undefined {
   return {
     hash: data.hash,
     scope,
+    ...(scope !== 'admin' && typeof data.dbId === 'string' && data.dbId !== '' ? { dbId: data.dbId } : {}),
     createdAt: typeof data.createdAt === 'string' ? data.createdAt : '',
     createdBy: typeof data.createdBy === 'string' ? data.createdBy : '',
     ...(typeof data.description === 'string' ? { description: data.description } : {}),
   };
 }
 
-function info(id: string, k: StoredKey): KeyInfo {
-  return { id, scope: k.scope, createdAt: k.createdAt, createdBy: k.createdBy, ...(k.description !== undefined ? { description: k.description } : {}) };
+/**
+ * Whether a scoped key's database incarnation is gone, given the catalog record its name has now
+ * (none: deleted). Incarnation ids are never reused, so another id, or none, means the key's own
+ * database will not come back.
+ */
+function databaseGone(k: StoredKey, current: DatabaseRecord | undefined): boolean {
+  if (k.scope === 'admin') return false;
+  if (current === undefined) return true;
+  if (k.dbId !== undefined) return current.id !== k.dbId;
+  // An older key: gone if the database of that name was created after the key (else it cannot tell).
+  const keyMade = Date.parse(k.createdAt);
+  const dbMade = Date.parse(current.createdAt);
+  return Number.isFinite(keyMade) && Number.isFinite(dbMade) && dbMade > keyMade + LEGACY_CLOCK_SLACK_MS;
+}
+
+function databaseDeletedError(db: string) {
+  return forbidden('auth/database-deleted',
+    `This access key was created for database ${db}, which has been deleted; a database created again under that name is a different one and needs a new key`,
+    { dbName: db });
+}
+
+function info(id: string, k: StoredKey, gone = false): KeyInfo {
+  return {
+    id,
+    scope: k.scope,
+    ...(k.dbId !== undefined ? { dbId: k.dbId } : {}),
+    createdAt: k.createdAt,
+    createdBy: k.createdBy,
+    ...(k.description !== undefined ? { description: k.description } : {}),
+    ...(gone ? { databaseDeleted: true as const } : {}),
+  };
+}
+
+/** A key record, and for a scoped key whether its database was gone when the record was read. */
+interface Lookup {
+  readonly stored: StoredKey;
+  readonly gone: boolean;
 }
 
 interface CacheEntry {
   readonly expires: number;
-  readonly value: Promise<StoredKey | undefined>;
+  readonly value: Promise<Lookup | undefined>;
 }
 
 export interface KeyStoreOptions {
   /** How long a lookup (found or not) is reused; the bound on revocation elsewhere. */
   readonly cacheTtlMs?: number;
-  /** Whether a database exists (key creation refuses keys for unknown databases). */
+  /**
+   * @deprecated Not used: key creation reads the database's catalog record itself (a scoped key
+   * is bound to its incarnation) and refuses keys for unknown databases with `not-found`.
+   */
   readonly databaseExists?: (name: string) => Promise<boolean>;
   readonly now?: () => number;
 }
@@ -138,6 +198,8 @@ export class KeyStore implements AccessKeyCheck {
   ) {
     this.cacheTtlMs = opts.cacheTtlMs ?? DEFAULT_KEY_CACHE_TTL_MS;
     this.now = opts.now ?? Date.now;
+    // Deletions are rare: forgetting every cached lookup is simpler than finding the keys bound.
+    catalog.onDatabaseDeleted(() => this.clearCache());
   }
 
   /** A new key: stored hashed; the key itself is in the answer only. */
@@ -146,8 +208,11 @@ export class KeyStore implements AccessKeyCheck {
     if (description !== undefined && (typeof description !== 'string' || description.length > MAX_DESCRIPTION)) {
       throw incorrect('auth/invalid-description', `A key description is a string of at most ${MAX_DESCRIPTION} characters`, { field: 'description' });
     }
-    if (scope !== 'admin' && this.opts.databaseExists && !(await this.opts.databaseExists(scope.db))) {
-      throw notFound('db.error/db-not-found', `Database ${scope.db} does not exist`, { dbName: scope.db });
+    let dbId: string | undefined;
+    if (scope !== 'admin') {
+      const rec = await this.catalog.getDatabase(scope.db);
+      if (rec === undefined) throw notFound('db.error/db-not-found', `Database ${scope.db} does not exist`, { dbName: scope.db });
+      dbId = rec.id;
     }
     for (;;) {
       const id = randomBytes(8).toString('hex');
@@ -155,6 +220,7 @@ export class KeyStore implements AccessKeyCheck {
       const stored: StoredKey = {
         hash: digestHex(key),
         scope,
+        ...(dbId !== undefined ? { dbId } : {}),
         createdAt: new Date(this.now()).toISOString(),
         createdBy,
         ...(description !== undefined ? { description } : {}),
@@ -167,11 +233,14 @@ export class KeyStore implements AccessKeyCheck {
     }
   }
 
+  /** Every key; a scoped key whose database has been deleted is marked `databaseDeleted`. */
   async list(): Promise<KeyInfo[]> {
+    const [records, databases] = await Promise.all([this.catalog.queryRecords(KEY_PARTITION), this.catalog.listDatabaseRecords()]);
+    const byName = new Map(databases.map((d) => [d.name, d]));
     const out: KeyInfo[] = [];
-    for (const r of await this.catalog.queryRecords(KEY_PARTITION)) {
+    for (const r of records) {
       const k = storedKey(r.data);
-      if (k !== undefined) out.push(info(r.sk, k));
+      if (k !== undefined) out.push(info(r.sk, k, k.scope !== 'admin' && databaseGone(k, byName.get(k.scope.db))));
     }
     return out;
   }
@@ -187,12 +256,18 @@ export class KeyStore implements AccessKeyCheck {
     return existed;
   }
 
+  /**
+   * The key's principal; undefined for an unknown key. A genuine key whose database has been
+   * deleted since it was made throws `forbidden` (`auth/database-deleted`) naming that reason.
+   */
   async authenticate(key: string): Promise<Principal | undefined> {
     const parsed = parseKey(key);
     if (parsed === undefined) return undefined;
-    const stored = await this.lookup(parsed.id);
-    if (stored === undefined || !sameDigest(key, stored.hash)) return undefined;
-    return principalFor(parsed.id, stored.scope);
+    const found = await this.lookup(parsed.id);
+    if (found === undefined || !sameDigest(key, found.stored.hash)) return undefined;
+    const { scope } = found.stored;
+    if (found.gone && scope !== 'admin') throw databaseDeletedError(scope.db);
+    return principalFor(parsed.id, scope);
   }
 
   /** Forgets cached lookups (tests; a node that wants revocations to apply at once). */
@@ -200,11 +275,11 @@ export class KeyStore implements AccessKeyCheck {
     this.cache.clear();
   }
 
-  private lookup(id: string): Promise<StoredKey | undefined> {
+  private lookup(id: string): Promise<Lookup | undefined> {
     const now = this.now();
     const hit = this.cache.get(id);
     if (hit !== undefined && hit.expires > now) return hit.value;
-    const value = this.catalog.getRecord(KEY_PARTITION, id).then((d) => (d === undefined ? undefined : storedKey(d)));
+    const value = this.read(id);
     this.cache.delete(id);
     this.cache.set(id, { expires: now + this.cacheTtlMs, value });
     // A failed lookup (storage unavailable) is not remembered.
@@ -217,5 +292,13 @@ export class KeyStore implements AccessKeyCheck {
       this.cache.delete(oldest);
     }
     return value;
+  }
+
+  /** A key record and, for a scoped key, the record its database's name has now. */
+  private async read(id: string): Promise<Lookup | undefined> {
+    const data = await this.catalog.getRecord(KEY_PARTITION, id);
+    const stored = data === undefined ? undefined : storedKey(data);
+    if (stored === undefined || stored.scope === 'admin') return stored && { stored, gone: false };
+    return { stored, gone: databaseGone(stored, await this.catalog.getDatabase(stored.scope.db)) };
   }
 }

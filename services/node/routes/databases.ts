@@ -5,6 +5,9 @@
  *   POST   /v1/databases   { name }      → { name, created }   (201 when created, 200 when it existed)
  *   GET    /v1/databases/:name?basisT=t  → { name, t, preferredNode }
  *   DELETE /v1/databases/:name           → { name, deleted }
+ *
+ * Deleting a database also ends the scoped keys bound to it: they are refused from then on,
+ * even once the name is created again (services/node/keys.ts).
  */
 import { Router } from 'express';
 import { authorize, principalOf, visibleDatabases } from '../auth';

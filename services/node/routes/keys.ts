@@ -1,9 +1,10 @@
 /**
  * Access-key administration (admin keys only; docs/security.md):
  *
- *   POST   /v1/keys  { scope, description? } → 201 { id, key, scope, createdAt, createdBy, description? }
- *                     scope: "admin" | { db, access: "read-write" | "read-only" }; `key` is shown this once
- *   GET    /v1/keys                          → { keys: [{ id, scope, createdAt, createdBy, description? }] }
+ *   POST   /v1/keys  { scope, description? } → 201 { id, key, scope, dbId?, createdAt, createdBy, description? }
+ *                     scope: "admin" | { db, access: "read-write" | "read-only" }; `key` is shown this once;
+ *                     a scoped key is bound to the database's current incarnation `dbId` (404 if none)
+ *   GET    /v1/keys                          → { keys: [{ id, scope, dbId?, createdAt, createdBy, description?, databaseDeleted? }] }
  *   DELETE /v1/keys/:id                      → { id, revoked }
  */
 import { Router } from 'express';

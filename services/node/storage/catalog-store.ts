@@ -7,7 +7,8 @@
  *   any other pk   sk <key>      { data (JSON) }        generic records (putRecord/getRecord/queryRecords)
  *
  * A database's id is a fresh UUID per creation, and its log lives under that id, so a database
- * deleted and created again under the same name starts with an empty log.
+ * deleted and created again under the same name starts with an empty log. An id names one
+ * incarnation and is never reused: scoped access keys are bound to it (services/node/keys.ts).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -71,6 +72,7 @@ function parseJson(s: string | undefined): Record<string, unknown> {
 
 export class CatalogStore {
   readonly table: string;
+  private readonly deletionListeners = new Set<(rec: DatabaseRecord) => void>();
 
   constructor(private readonly client: DynamoDBClient, names: Partial<TableNames> = {}) {
     this.table = tableNames(names).catalogTable;
@@ -116,6 +118,17 @@ export class CatalogStore {
     return (await this.queryRaw(DB_PK)).map(toDatabase);
   }
 
+  /**
+   * Calls `listener` each time this store has deleted a database (e.g. to forget cached checks
+   * made against it at once; other nodes' stores are not told). Returns the unsubscribe.
+   */
+  onDatabaseDeleted(listener: (rec: DatabaseRecord) => void): () => void {
+    this.deletionListeners.add(listener);
+    return () => {
+      this.deletionListeners.delete(listener);
+    };
+  }
+
   /** Delete `name`; true if it existed. Its log stays under the old id (tombstoned) and is never reused. */
   async deleteDatabase(name: string): Promise<boolean> {
     checkName(name);
@@ -131,6 +144,14 @@ export class CatalogStore {
       throw storageError('DeleteItem', e, { table: this.table, name });
     }
     if (old === undefined) return false;
+    const deleted = toDatabase(old);
+    for (const listener of this.deletionListeners) {
+      try {
+        listener(deleted);
+      } catch {
+        // A listener's failure does not undo or fail the deletion.
+      }
+    }
     const id = old['id']?.S;
     if (id !== undefined) {
       await this.putRaw({ pk: S(DB_DELETED_PK), sk: S(id), name: S(name), deletedAt: S(new Date().toISOString()) });

@@ -140,12 +140,15 @@ describe('keys are stored hashed', () => {
         const data = JSON.parse(item.data!.S!);
         expect(data.hash).toBe(createHash('sha256').update(created.key).digest('hex'));
         expect(data.scope).toEqual({ db: 'hashed', access: 'read-write' });
+        // Bound to this incarnation of the database (docs/security.md).
+        expect(data.dbId).toBe((await http(`${sys.url}/v1/databases/hashed`, { key: sys.adminKey })).body.id);
+        expect((created as { dbId?: string }).dbId).toBe(data.dbId);
       } finally {
         dynamo.destroy();
       }
       const listed = await a.listKeys();
       const mine = listed.find((k) => k.id === created.id)!;
-      expect(mine).toEqual({ id: created.id, scope: { db: 'hashed', access: 'read-write' }, createdAt: created.createdAt, createdBy: 'admin-0' });
+      expect(mine).toEqual({ id: created.id, scope: { db: 'hashed', access: 'read-write' }, dbId: (created as { dbId?: string }).dbId, createdAt: created.createdAt, createdBy: 'admin-0' });
       expect(JSON.stringify(listed)).not.toContain(secret);
       expect(JSON.stringify(listed)).not.toMatch(/"hash"|[0-9a-f]{64}/);
     } finally {
