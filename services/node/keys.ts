@@ -179,11 +179,6 @@ interface CacheEntry {
 export interface KeyStoreOptions {
   /** How long a lookup (found or not) is reused; the bound on revocation elsewhere. */
   readonly cacheTtlMs?: number;
-  /**
-   * @deprecated Not used: key creation reads the database's catalog record itself (a scoped key
-   * is bound to its incarnation) and refuses keys for unknown databases with `not-found`.
-   */
-  readonly databaseExists?: (name: string) => Promise<boolean>;
   readonly now?: () => number;
 }
 

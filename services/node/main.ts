@@ -78,7 +78,6 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
   const databases = new Databases(catalog, new LogStore(dynamo, names));
   const keys = new KeyStore(catalog, {
     cacheTtlMs: config.keyCacheTtlMs,
-    databaseExists: async (name) => (await catalog.getDatabase(name)) !== undefined,
   });
   const lifecycle = new NodeLifecycle();
   // Queries run on worker threads with their own read replicas (docs/adr/007-query-workers.md).
