@@ -22,7 +22,7 @@ import type { QueryWorkerPool } from './query-workers';
 import { readRoutes } from './routes/reads';
 import { transactRoutes } from './routes/transact';
 import type { Cluster } from './cluster';
-import { notifyRoutes } from './cluster-http';
+import { forwardReadsWhileLoading, notifyRoutes } from './cluster-http';
 
 export interface NodeAppOptions {
   readonly databases: Databases;
@@ -83,6 +83,9 @@ export function createNodeApp(opts: NodeAppOptions): Express {
   v1.use(...jsonBody(limits.maxBodyBytes, limits.maxJsonDepth));
   v1.use(databaseRoutes(ctx));
   v1.use(transactRoutes(ctx));
+  if (opts.cluster) {
+    v1.use(forwardReadsWhileLoading({ cluster: opts.cluster, loaded: (name) => ops.readyOrLoad(name), timeoutMs: limits.maxQueryTimeoutMs + 5_000 }));
+  }
   v1.use(readRoutes(ctx));
   v1.use(clusterRoutes(ctx));
   if (opts.keys) v1.use(keyRoutes(opts.keys));

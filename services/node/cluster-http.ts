@@ -95,11 +95,57 @@ export async function transactOnPreferred(cluster: Cluster, req: TransactRequest
 
 /** Relay a forwarded answer as the response (status, content type, body as sent). */
 export function sendForwarded(res: Response, out: Extract<TransactOutcome, { kind: 'forwarded' }>): void {
-  const type = out.headers['content-type'];
-  res.status(out.status);
+  relay(res, out.status, out.headers, out.body, 'x-datalith-committed-by', out.node);
+}
+
+/** The read operations under `/v1/databases/:name/` a loading node passes on. */
+const READ_OPERATIONS = new Set(['q', 'pull', 'pull-many', 'datoms', 'index-range', 'tx-range', 'with', 'stats', 'sync']);
+
+/** Header naming the node that served a read passed on by a loading node. */
+export const SERVED_BY_HEADER = 'x-datalith-served-by';
+
+export interface ReadForwarding {
+  readonly cluster: () => Cluster | undefined;
+  /** Whether the database is loaded here, starting the load when not (as for transactions). */
+  readonly loaded: (name: string) => boolean;
+  /** How long a passed-on read may take (the longest query timeout, plus a margin). */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Reads of a database this node has not loaded yet (it just joined, or has never served that
+ * database) go to a node that has: the preferred node, or the next one in preference order when
+ * that is this node. Meanwhile this node loads the database in the background, so a replacement
+ * node taking its share of the load balancer's traffic answers at once instead of holding reads
+ * for the whole replay of a long log. A read that was already passed on is served where it
+ * arrives (waiting for the load), and so is one whose peer cannot be reached.
+ * Mount under `/v1`, after the access-key check and the body parser.
+ */
+export function forwardReadsWhileLoading(opts: ReadForwarding): Router {
+  const r = Router();
+  r.post('/databases/:name/:operation', (req: Request, res: Response, next) => {
+    const cluster = opts.cluster();
+    const name = req.params.name!;
+    if (cluster === undefined || !READ_OPERATIONS.has(req.params.operation!)) return next();
+    const forwardedBy = req.headers[FORWARDED_HEADER];
+    if ((forwardedBy !== undefined && forwardedBy !== '') || cluster.liveNodes().length < 2) return next();
+    if (opts.loaded(name)) return next();
+    const ranked = rendezvousRank(cluster.liveNodes().map((m) => m.id), name);
+    const peer = cluster.liveNodes().find((m) => m.id === ranked.find((id) => id !== cluster.nodeId));
+    if (peer === undefined) return next();
+    cluster.forward(peer.url, req.originalUrl, JSON.stringify(req.body ?? {}), { authorization: req.headers['authorization'] }, { timeoutMs: opts.timeoutMs })
+      .then((out) => relay(res, out.status, out.headers, out.body, SERVED_BY_HEADER, peer.id), (e: unknown) => (isForwardError(e) ? next() : next(e)));
+  });
+  return r;
+}
+
+/** Relay an answer another node gave (status, content type, body as sent), naming that node. */
+function relay(res: Response, status: number, headers: Record<string, string | string[] | undefined>, body: Buffer, header: string, node: string): void {
+  const type = headers['content-type'];
+  res.status(status);
   res.setHeader('content-type', typeof type === 'string' ? type : 'application/json');
-  res.setHeader('x-datalith-committed-by', out.node);
-  res.send(out.body);
+  res.setHeader(header, node);
+  res.send(body);
 }
 
 /** The part of `Databases` the notify route needs. */

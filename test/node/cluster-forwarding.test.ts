@@ -118,3 +118,40 @@ test('delete and create again through one node: the other node commits into the 
   await viaA.close();
   await viaB.close();
 });
+
+test('a node that has not loaded a database passes its reads on until it has, then serves them itself', async () => {
+  const name = `reads-${randomUUID().slice(0, 8)}`;
+  const [a] = sys.nodes.filter((n) => n.nodeId !== 'late') as [TestSystem['nodes'][0]];
+  const viaA = createClient({ endpoint: a.url, accessKey: sys.adminKey });
+  await viaA.createDatabase(name);
+  const conn = await viaA.connect(name);
+  await conn.transact(SCHEMA);
+  const last = await conn.transact(Array.from({ length: 50 }, (_, i) => ({ 'item/n': i })));
+  const joined = await sys.startNode({ nodeId: `joined-${name}` });
+  const deadline = Date.now() + 5000;
+  while (((await fetchJson(`${joined.url}/v1/cluster`)) as { nodes: unknown[] }).nodes.length < 3) {
+    if (Date.now() > deadline) throw new Error('the new node did not see the others');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const query = async (): Promise<{ status: number; servedBy: string | null; result: unknown }> => {
+    const res = await fetch(`${joined.url}/v1/databases/${name}/q`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sys.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '[:find (count ?e) . :where [?e :item/n]]', basisT: last.dbAfter.t }),
+    });
+    return { status: res.status, servedBy: res.headers.get('x-datalith-served-by'), result: ((await res.json()) as { result: unknown }).result };
+  };
+  const first = await query();
+  expect(first.status).toBe(200);
+  expect(first.result).toBe(50);
+  expect(first.servedBy).not.toBeNull();
+  expect(first.servedBy).not.toBe(joined.nodeId);
+  // Meanwhile the new node loaded the database: it answers from now on.
+  let later = await query();
+  while (later.servedBy !== null && Date.now() < deadline + 5000) {
+    await new Promise((r) => setTimeout(r, 20));
+    later = await query();
+  }
+  expect(later).toEqual({ status: 200, servedBy: null, result: 50 });
+  await viaA.close();
+});
