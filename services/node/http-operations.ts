@@ -5,15 +5,12 @@
  * agree.
  */
 import * as api from '../engine/api';
-import type { Db as EngineDb } from '../engine/db';
 import { incorrect } from '../engine/errors';
 import { pullManySelector, pullSelector } from '../engine/pull';
 import { q as engineQ } from '../engine/query';
-import { transact as engineTransact } from '../engine/transact';
 import type { HttpLimits } from './config';
 import type { Databases } from './databases';
 import { DbValues, type DbSpec } from './http-db-values';
-import { MAX_TX_DATOMS } from './transactor';
 import { checkRows, encodeSpec, runReadJob, type JobDbInput, type JobInput, type ReadJob } from './query-job';
 import type { QueryWorkerPool } from './query-workers';
 import { toWire } from '../engine/wire';
@@ -216,23 +213,22 @@ export class NodeOperations {
     return txs;
   }
 
-  /** A speculative transaction; `instant` lets the client name the result in later requests. */
-  async with(name: string, spec: DbSpec, txData: unknown): Promise<Omit<TxResponse, 'dbId'> & { instant: number }> {
-    const { db } = await this.values.resolve(name, spec, { exact: true });
-    const instant = Date.now();
-    const r = engineTransact(db, txData, { now: instant, maxDatoms: MAX_TX_DATOMS });
-    return {
-      t: r.dbAfter.t,
-      basisT: r.dbBefore.t,
-      txData: r.txData.map((d) => api.publicDatom(r.dbAfter, d)),
-      tempids: r.tempids,
-      instant,
-    };
+  /**
+   * A speculative transaction answered as the JSON text of `{ t, basisT, txData, tempids,
+   * instant }` (`instant` lets the client name the result in later requests): on a query worker
+   * when the node has them (under the default query timeout), else here.
+   */
+  async withText(name: string, spec: DbSpec, txData: unknown): Promise<string> {
+    return this.runRead({ kind: 'with', db: await this.jobDb(name, spec), txData: toWire(txData), ...this.valueJobLimits() });
   }
 
-  async stats(name: string, spec: DbSpec): Promise<ReturnType<EngineDb['stats']>> {
-    const { db } = await this.values.resolve(name, spec, { exact: true });
-    return db.stats();
+  /** The statistics of a database value (`{ datoms, attrs, t }`) as JSON text: on a query worker when the node has them, else here. */
+  async statsText(name: string, spec: DbSpec): Promise<string> {
+    return this.runRead({ kind: 'stats', db: await this.jobDb(name, spec), ...this.valueJobLimits() });
+  }
+
+  private valueJobLimits(): { timeout: number; maxResponseBytes: number } {
+    return { timeout: this.opts.limits.defaultQueryTimeoutMs, maxResponseBytes: this.opts.limits.maxResponseBytes };
   }
 
   /** Catches up with the log (and to at least `t`); answers the latest t. */

@@ -1,20 +1,24 @@
 /**
- * A read as a self-contained job — a query, a pull or a pull-many: everything in the wire
- * encoding (so it can cross to a query worker thread, services/node/query-workers.ts), evaluated
- * against a node's (or a worker's) database values, answered as the JSON text of `{ result }`.
- * The same code runs inline on the node's event loop when query workers are off.
+ * A read as a self-contained job — a query, a pull or a pull-many, a speculative transaction
+ * (`with`) or a database's statistics (`stats`): everything in the wire encoding (so it can cross
+ * to a query worker thread, services/node/query-workers.ts), evaluated against a node's (or a
+ * worker's) database values, answered as JSON text (`{ result }` for queries and pulls, the
+ * report or the statistics themselves for `with` and `stats`). The same code runs inline on the
+ * node's event loop when query workers are off.
  *
  * Result limits (docs/limits.md): at most `maxResultRows` rows (or elements) and
  * `maxResponseBytes` bytes of JSON; beyond them the answer is `incorrect` naming the limit, never
  * a truncated result.
  */
+import { publicDatom } from '../engine/api';
 import { pullManySelector, pullSelector } from '../engine/pull';
 import { q as engineQ } from '../engine/query';
+import { transact } from '../engine/transact';
 import { incorrect, unavailable } from '../engine/errors';
 import { fromWire, toWire } from '../engine/wire';
 import type { Databases } from './databases';
 import type { DbSpec, DbValues } from './http-db-values';
-import type { DatabaseHost } from './transactor';
+import { MAX_TX_DATOMS, type DatabaseHost } from './transactor';
 
 /** A database input: the node's view of it (id and t) travels with the descriptor. */
 export interface JobDbInput {
@@ -55,7 +59,23 @@ export interface PullJob {
   readonly maxResponseBytes: number;
 }
 
-export type ReadJob = QueryJob | PullJob;
+/**
+ * A speculative transaction on a database value (`with`), answered as
+ * `{ t, basisT, txData, tempids, instant }` — `instant` names the transaction's instant, which
+ * the client sends back to chain it (services/node/http-db-values.ts) — or the statistics of a
+ * value (`stats`). Both run on the unfiltered value at exactly the basis.
+ */
+export type WithJob = { readonly kind: 'with'; readonly txData: unknown } & ValueJob;
+export type StatsJob = { readonly kind: 'stats' } & ValueJob;
+
+interface ValueJob {
+  readonly db: JobDbInput;
+  /** Milliseconds the job may take (enforced by the worker pool's watchdog). */
+  readonly timeout: number;
+  readonly maxResponseBytes: number;
+}
+
+export type ReadJob = QueryJob | PullJob | WithJob | StatsJob;
 
 export function encodeSpec(spec: DbSpec): unknown {
   return toWire({
@@ -85,22 +105,41 @@ async function hostFor(databases: Databases, name: string, dbId: string): Promis
   return host;
 }
 
-async function resolveDb(databases: Databases, values: DbValues, x: JobDbInput) {
+/** The value a job names; `exact`: unfiltered at exactly the basis (see DbValues.resolve). */
+async function resolveDb(databases: Databases, values: DbValues, x: JobDbInput, exact = false) {
   const host = await hostFor(databases, x.name, x.dbId);
   await host.awaitBasis(x.minT);
-  return (await values.resolve(x.name, decodeSpec(x.spec))).db;
+  return (await values.resolve(x.name, decodeSpec(x.spec), { exact })).db;
 }
 
-/** Evaluates a job; answers the JSON text of `{ "result": … }` in the wire encoding. */
+/** Evaluates a job; answers JSON text in the wire encoding. */
 export async function runReadJob(databases: Databases, values: DbValues, job: ReadJob): Promise<string> {
-  if (job.kind === 'pull' || job.kind === 'pull-many') {
-    const db = await resolveDb(databases, values, job.db);
-    const selector = fromWire(job.selector);
-    const target = fromWire(job.target);
-    const result = job.kind === 'pull' ? pullSelector(db, selector, target) : pullManySelector(db, selector, target);
-    return encodeResponse({ result }, job.maxResponseBytes);
+  switch (job.kind) {
+    case 'pull':
+    case 'pull-many': {
+      const db = await resolveDb(databases, values, job.db);
+      const selector = fromWire(job.selector);
+      const target = fromWire(job.target);
+      const result = job.kind === 'pull' ? pullSelector(db, selector, target) : pullManySelector(db, selector, target);
+      return encodeResponse({ result }, job.maxResponseBytes);
+    }
+    case 'with': {
+      const db = await resolveDb(databases, values, job.db, true);
+      const instant = Date.now();
+      const r = transact(db, fromWire(job.txData), { now: instant, maxDatoms: MAX_TX_DATOMS });
+      return encodeResponse({
+        t: r.dbAfter.t,
+        basisT: r.dbBefore.t,
+        txData: r.txData.map((d) => publicDatom(r.dbAfter, d)),
+        tempids: r.tempids,
+        instant,
+      }, job.maxResponseBytes);
+    }
+    case 'stats':
+      return encodeResponse((await resolveDb(databases, values, job.db, true)).stats(), job.maxResponseBytes);
+    default:
+      return runQueryJob(databases, values, job);
   }
-  return runQueryJob(databases, values, job as QueryJob);
 }
 
 /** Evaluates a query job; answers the JSON text of `{ "result": … }` in the wire encoding. */

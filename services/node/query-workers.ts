@@ -1,6 +1,8 @@
 /**
  * Query evaluation off the event loop (docs/adr/007-query-workers.md): a pool of worker threads
- * (services/node/query-worker.ts), each with its own read replica, one query at a time each.
+ * (services/node/query-worker.ts), each with its own read replica, one job at a time each: a
+ * query, a pull or pull-many, a speculative transaction (`with`) or `stats`
+ * (services/node/query-job.ts).
  *
  * - Workers start with the first query (and again after one is lost); a job waits for them to
  *   start without that counting against its timeout.
@@ -181,9 +183,7 @@ export class QueryWorkerPool {
     });
     worker.on('error', (e: Error & { code?: string }) => {
       if (slot.worker !== worker) return;
-      const err = e.code === 'ERR_WORKER_OUT_OF_MEMORY'
-        ? incorrect('query/out-of-memory', `The query needed more memory than a query worker may use${this.opts.memoryMb !== undefined ? ` (${this.opts.memoryMb} MB)` : ''}: narrow it (more selective clauses, fewer variables in :find, or an aggregate)`)
-        : e;
+      const err = e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? this.outOfMemory(slot.running?.job) : e;
       this.opts.logger?.error({ err: e }, 'query worker failed');
       this.lose(slot, err);
     });
@@ -192,6 +192,15 @@ export class QueryWorkerPool {
       if (!slot.retiring && !this.closed) this.opts.logger?.warn({ code }, 'query worker exited');
       this.lose(slot, new Error(`query worker exited with code ${code}`));
     });
+  }
+
+  private outOfMemory(job: ReadJob | undefined) {
+    const limit = this.opts.memoryMb !== undefined ? ` (${this.opts.memoryMb} MB)` : '';
+    const kind = job?.kind ?? 'q';
+    const [what, hint] = kind === 'q'
+      ? ['query', 'narrow it (more selective clauses, fewer variables in :find, or an aggregate)']
+      : kind === 'with' ? ['speculative transaction', 'transact less at once'] : [kind, 'ask for less'];
+    return incorrect('query/out-of-memory', `The ${what} needed more memory than a query worker may use${limit}: ${hint}`);
   }
 
   /** The worker of a slot is gone: fail its job, start another when there is work. */

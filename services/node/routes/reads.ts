@@ -1,7 +1,8 @@
 /**
  * Reads of a database value. Each body describes the value with `basisT` (the t the client has
  * seen: the node catches up to it first), `asOf`, `since`, `history` and `with` (speculative
- * transactions); see services/node/http-db-values.ts.
+ * transactions); see services/node/http-db-values.ts. `q`, `pull`, `pull-many`, `with` and `stats`
+ * run on the node's query workers when it has them (docs/adr/007-query-workers.md).
  *
  *   POST /v1/databases/:name/q           { query, args?, inputs?, timeout?, offset?, limit? } → { result }
  *   POST /v1/databases/:name/pull        { selector, eid }          → { result }
@@ -30,6 +31,10 @@ export function readRoutes(ctx: RouteContext): Router {
   const send = (res: Parameters<typeof sendWire>[0], value: unknown): void => {
     res.status(200).type('application/json').send(encodeResponse(value, ctx.limits.maxResponseBytes));
   };
+  /** Answers JSON text a read job produced (on a query worker, or here without workers). */
+  const sendText = (res: Parameters<typeof sendWire>[0], text: string): void => {
+    res.status(200).type('application/json').send(text);
+  };
   const spec = (body: Body) => parseDbSpec(body, ctx.limits.maxWithChain);
   const readable = (res: Parameters<typeof principalOf>[0], name: string): void => authorize(principalOf(res), { kind: 'read', db: name });
 
@@ -45,28 +50,25 @@ export function readRoutes(ctx: RouteContext): Router {
       ? all.map(decode)
       : [{ db: { name, spec: spec(body) } }, ...(arrayField(body, 'args') ?? []).map(decode)];
     // Evaluated on a query worker when the node has them (docs/adr/007-query-workers.md).
-    const text = await ctx.ops.qText(query, inputs, {
+    sendText(res, await ctx.ops.qText(query, inputs, {
       timeout: intField(body, 'timeout', { min: 1 }),
       offset: intField(body, 'offset'),
       limit: intField(body, 'limit', { min: -1 }),
-    });
-    res.status(200).type('application/json').send(text);
+    }));
   }));
 
   r.post('/databases/:name/pull', route(async (req, res) => {
     const name = req.params.name!;
     readable(res, name);
     const body = bodyOf(req);
-    const text = await ctx.ops.pullText('pull', name, spec(body), wireField(body, 'selector', true), wireField(body, 'eid', true));
-    res.status(200).type('application/json').send(text);
+    sendText(res, await ctx.ops.pullText('pull', name, spec(body), wireField(body, 'selector', true), wireField(body, 'eid', true)));
   }));
 
   r.post('/databases/:name/pull-many', route(async (req, res) => {
     const name = req.params.name!;
     readable(res, name);
     const body = bodyOf(req);
-    const text = await ctx.ops.pullText('pull-many', name, spec(body), wireField(body, 'selector', true), wireField(body, 'eids', true));
-    res.status(200).type('application/json').send(text);
+    sendText(res, await ctx.ops.pullText('pull-many', name, spec(body), wireField(body, 'selector', true), wireField(body, 'eids', true)));
   }));
 
   r.post('/databases/:name/datoms', route(async (req, res) => {
@@ -97,13 +99,13 @@ export function readRoutes(ctx: RouteContext): Router {
     const name = req.params.name!;
     readable(res, name);
     const body = bodyOf(req);
-    sendWire(res, await ctx.ops.with(name, spec(body), wireField(body, 'txData', true)));
+    sendText(res, await ctx.ops.withText(name, spec(body), wireField(body, 'txData', true)));
   }));
 
   r.post('/databases/:name/stats', route(async (req, res) => {
     const name = req.params.name!;
     readable(res, name);
-    sendWire(res, await ctx.ops.stats(name, spec(bodyOf(req))));
+    sendText(res, await ctx.ops.statsText(name, spec(bodyOf(req))));
   }));
 
   r.post('/databases/:name/sync', route(async (req, res) => {
