@@ -209,7 +209,9 @@ describe('the query workers\' limits apply to with and stats', () => {
   test('a with running past the default query timeout is interrupted with its worker; the node keeps serving', async () => {
     const r = await raw(small, 'with', {
       basisT: t,
-      with: Array.from({ length: 4 }, (_, k) => ({ txData: people(`s${k}-`, 49_000), instant: Date.UTC(2030, 0, 1 + k) })),
+      // Several seconds of work here: far past the 300 ms timeout plus the worker's 1 s grace, with room
+      // for a faster machine.
+      with: Array.from({ length: 6 }, (_, k) => ({ txData: people(`s${k}-`, 49_000), instant: Date.UTC(2030, 0, 1 + k) })),
       txData: '[]',
     });
     expectAnomaly({ status: r.status, body: JSON.parse(r.text) }, 'interrupted', 'query/timeout', /300 ms/);
