@@ -512,7 +512,9 @@ function bruteForceSerializable(h: Op<Txn>[], order: 'none' | 'process' | 'realt
   const before = (a: number, b: number): boolean => {
     const A = txns[a]!;
     const B = txns[b]!;
-    if (order === 'realtime' && A.completeTime < B.invokeTime) return true;
+    // Real time is the history's order: at equal times, the event recorded first happened first
+    // (as the checker reads it).
+    if (order === 'realtime' && (A.completeTime < B.invokeTime || (A.completeTime === B.invokeTime && A.completePos < B.invokePos))) return true;
     if (order !== 'none' && A.process === B.process && A.type === 'ok' && A.invokePos < B.invokePos) return true;
     return false;
   };
