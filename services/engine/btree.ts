@@ -8,7 +8,8 @@
  * token is frozen when the batch ends, which makes the result immutable again.
  *
  * Nodes keep their subtree size, so counting the keys in a range is O(log n): the query planner
- * uses it to estimate the selectivity of a clause before choosing join order.
+ * uses it to estimate the selectivity of a clause before choosing join order, and a page of an
+ * index read skips its offset by the sizes too.
  */
 
 export type Comparator<T> = (a: T, b: T) => number;
@@ -89,9 +90,8 @@ function insertInto<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | n
       node.size = node.keys.length;
       return [node, leafOf(right, edit)];
     }
-    const keys = node.keys.slice();
-    if (i === keys.length) keys.push(key);
-    else keys.splice(i, 0, key);
+    // One allocation of the exact size (a copy, then a splice, would grow the copy again).
+    const keys = node.keys.toSpliced(i, 0, key);
     if (keys.length <= MAX) return [leafOf(keys, edit)];
     const half = keys.length >>> 1;
     return [leafOf(keys.slice(0, half), edit), leafOf(keys.slice(half), edit)];
@@ -100,11 +100,10 @@ function insertInto<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | n
   if (i === node.keys.length) i--; // beyond every key: goes into the last child
   const replaced = insertInto(node.children[i]!, key, cmp, edit);
   if (replaced === null) return null;
-  let target: Branch<T>;
-  if (owned(node, edit)) target = node;
-  else target = { leaf: false, keys: node.keys.slice(), children: node.children.slice(), size: node.size, edit };
-  target.size++;
+  const mine = owned(node, edit);
   if (replaced.length === 1) {
+    const target = mine ? node : { leaf: false as const, keys: node.keys.slice(), children: node.children.slice(), size: node.size, edit };
+    target.size++;
     const c = replaced[0]!;
     target.children[i] = c;
     target.keys[i] = c.keys[c.keys.length - 1]!;
@@ -112,8 +111,17 @@ function insertInto<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | n
   }
   const a = replaced[0]!;
   const b = replaced[1]!;
-  target.children.splice(i, 1, a, b);
-  target.keys.splice(i, 1, a.keys[a.keys.length - 1]!, b.keys[b.keys.length - 1]!);
+  const lastA = a.keys[a.keys.length - 1]!;
+  const lastB = b.keys[b.keys.length - 1]!;
+  let target: Branch<T>;
+  if (mine) {
+    target = node;
+    target.children.splice(i, 1, a, b);
+    target.keys.splice(i, 1, lastA, lastB);
+  } else {
+    target = { leaf: false, keys: node.keys.toSpliced(i, 1, lastA, lastB), children: node.children.toSpliced(i, 1, a, b), size: node.size, edit };
+  }
+  target.size++;
   if (target.children.length <= MAX) return [target];
   const half = target.children.length >>> 1;
   const rightChildren = target.children.splice(half);
@@ -133,8 +141,7 @@ function removeFrom<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | n
       node.size--;
       return node;
     }
-    const keys = node.keys.slice();
-    keys.splice(i, 1);
+    const keys = node.keys.toSpliced(i, 1);
     return leafOf(keys, edit);
   }
   const i = lowerIndex(node.keys, key, cmp);
@@ -184,6 +191,95 @@ function forRange<T>(node: Node<T>, lo: Probe<T>, hi: Probe<T>, fn: (key: T) => 
     if (!forRange(node.children[i]!, lo, hi, fn)) return false;
   }
   return true;
+}
+
+const ALL = (): number => 0;
+
+/**
+ * Calls fn for the keys from the one at position `rank` (0-based, in the whole tree) on, while
+ * they are inside hi. Reaching the rank costs O(log n): whole subtrees are skipped by their size.
+ */
+function forFrom<T>(node: Node<T>, rank: number, hi: Probe<T>, fn: (key: T) => boolean | void): boolean {
+  if (node.leaf) {
+    const keys = node.keys;
+    for (let i = rank; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (hi(k) > 0) return false;
+      if (fn(k) === false) return false;
+    }
+    return true;
+  }
+  const children = node.children;
+  let i = 0;
+  let r = rank;
+  while (i < children.length && r >= children[i]!.size) r -= children[i++]!.size;
+  if (i === children.length) return true;
+  if (!forFrom(children[i]!, r, hi, fn)) return false;
+  for (i++; i < children.length; i++) {
+    if (!forRange(children[i]!, ALL, hi, fn)) return false;
+  }
+  return true;
+}
+
+/**
+ * A pull-style walk over the keys inside [lo, hi], in order: `next()` answers the next key, or
+ * undefined at the end. It holds the path from the root to its leaf, so each step is O(1)
+ * amortized and nothing is materialised (two cursors can be merged lazily).
+ */
+export class RangeCursor<T> {
+  private readonly path: Array<{ node: Branch<T>; i: number }> = [];
+  private leaf: Leaf<T> | null;
+  private i: number;
+
+  constructor(root: Node<T>, lo: Probe<T>, private readonly hi: Probe<T>) {
+    let node = root;
+    while (!node.leaf) {
+      const i = probeLower(node.keys, lo);
+      if (i === node.keys.length) {
+        // Every key is below lo.
+        this.leaf = null;
+        this.i = 0;
+        return;
+      }
+      this.path.push({ node, i });
+      node = node.children[i]!;
+    }
+    this.leaf = node;
+    this.i = probeLower(node.keys, lo);
+  }
+
+  next(): T | undefined {
+    for (;;) {
+      const leaf = this.leaf;
+      if (leaf === null) return undefined;
+      if (this.i < leaf.keys.length) {
+        const k = leaf.keys[this.i++]!;
+        if (this.hi(k) > 0) {
+          this.leaf = null;
+          return undefined;
+        }
+        return k;
+      }
+      // The leaf is done: up to the nearest ancestor with a next child, then down its left edge.
+      let top = this.path[this.path.length - 1];
+      while (top !== undefined && top.i + 1 >= top.node.children.length) {
+        this.path.pop();
+        top = this.path[this.path.length - 1];
+      }
+      if (top === undefined) {
+        this.leaf = null;
+        return undefined;
+      }
+      top.i++;
+      let node = top.node.children[top.i]!;
+      while (!node.leaf) {
+        this.path.push({ node, i: 0 });
+        node = node.children[0]!;
+      }
+      this.leaf = node;
+      this.i = 0;
+    }
+  }
 }
 
 /** Number of keys k with below(k) true, where below is monotone (true then false). */
@@ -284,6 +380,23 @@ export class SortedSet<T> {
     const below = countBelow(this.root, (k) => lo(k) < 0);
     const upTo = countBelow(this.root, (k) => hi(k) <= 0);
     return Math.max(0, upTo - below);
+  }
+
+  /**
+   * Like forRange, but starting `skip` keys past the first key inside [lo, hi]: the skip costs
+   * O(log n) (subtree sizes), not O(skip). For paging an index with an offset.
+   */
+  forRangeFrom(lo: Probe<T>, hi: Probe<T>, skip: number, fn: (key: T) => boolean | void): void {
+    if (skip <= 0) {
+      forRange(this.root, lo, hi, fn);
+      return;
+    }
+    forFrom(this.root, countBelow(this.root, (k) => lo(k) < 0) + skip, hi, fn);
+  }
+
+  /** A lazy walk over the keys inside [lo, hi] (see RangeCursor). */
+  cursor(lo: Probe<T>, hi: Probe<T>): RangeCursor<T> {
+    return new RangeCursor(this.root, lo, hi);
   }
 
   first(lo: Probe<T>, hi: Probe<T>): T | undefined {

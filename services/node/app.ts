@@ -81,8 +81,9 @@ export function createNodeApp(opts: NodeAppOptions): Express {
   v1.use(pendingLimit(lifecycle, limits.maxPendingRequests));
   v1.use(requireAccessKey(opts.accessKeys));
   v1.use(...jsonBody(limits.maxBodyBytes, limits.maxJsonDepth));
-  v1.use(databaseRoutes(ctx));
+  // The hottest route first: a request walks the routers in order until one matches.
   v1.use(transactRoutes(ctx));
+  v1.use(databaseRoutes(ctx));
   if (opts.cluster) {
     v1.use(forwardReadsWhileLoading({ cluster: opts.cluster, loaded: (name) => ops.readyOrLoad(name), timeoutMs: limits.maxQueryTimeoutMs + 5_000 }));
   }
