@@ -36,6 +36,9 @@ export function toWire(v: unknown): unknown {
     case 'object': {
       if (v === null) return null;
       if (Array.isArray(v)) return v.map(toWire);
+      // Plain objects (entity maps, datoms, results) are the common case: no class checks.
+      const proto: unknown = Object.getPrototypeOf(v);
+      if (proto === Object.prototype || proto === null) return plainToWire(v as Record<string, unknown>);
       if (v instanceof Date) {
         if (Number.isNaN(v.getTime())) throw incorrect('wire/unencodable', 'Cannot encode an invalid Date');
         return { '#inst': v.toISOString() };
@@ -48,15 +51,28 @@ export function toWire(v: unknown): unknown {
       if (v instanceof Set) return { '#set': [...v].map(toWire) };
       if (v instanceof Map) return { '#map': [...v].map(([k, x]) => [toWire(k), toWire(x)]) };
       if (v instanceof Tagged) return { '#tag': v.tag, '#value': toWire(v.value) };
-      const entries = Object.entries(v as Record<string, unknown>);
-      if (entries.some(([k]) => k.charCodeAt(0) === 35 /* # */)) return { '#object': entries.map(([k, x]) => [k, toWire(x)]) };
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of entries) out[k] = toWire(x);
-      return out;
+      return objectToWire(Object.entries(v as Record<string, unknown>));
     }
     default:
       throw incorrect('wire/unencodable', `Cannot encode a value of type ${typeof v}`);
   }
+}
+
+/** A plain object's own keys, without building an entries array unless a key starts with '#'. */
+function plainToWire(o: Record<string, unknown>): unknown {
+  const out: Record<string, unknown> = {};
+  for (const k in o) {
+    if (k.charCodeAt(0) === 35 /* # */) return objectToWire(Object.entries(o));
+    out[k] = toWire(o[k]);
+  }
+  return out;
+}
+
+function objectToWire(entries: Array<[string, unknown]>): unknown {
+  if (entries.some(([k]) => k.charCodeAt(0) === 35 /* # */)) return { '#object': entries.map(([k, x]) => [k, toWire(x)]) };
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of entries) out[k] = toWire(x);
+  return out;
 }
 
 function bad(what: string): never {
