@@ -20,7 +20,7 @@ import { keyRoutes } from './routes/keys';
 import type { KeyStore } from './keys';
 import type { QueryWorkerPool } from './query-workers';
 import { readRoutes } from './routes/reads';
-import { transactRoutes } from './routes/transact';
+import { TRANSACT_PATH, transactHandler } from './routes/transact';
 import type { Cluster } from './cluster';
 import { forwardReadsWhileLoading, notifyRoutes } from './cluster-http';
 
@@ -82,7 +82,7 @@ export function createNodeApp(opts: NodeAppOptions): Express {
   v1.use(requireAccessKey(opts.accessKeys));
   v1.use(...jsonBody(limits.maxBodyBytes, limits.maxJsonDepth));
   // The hottest route first: a request walks the routers in order until one matches.
-  v1.use(transactRoutes(ctx));
+  v1.post(TRANSACT_PATH, transactHandler(ctx));
   v1.use(databaseRoutes(ctx));
   if (opts.cluster) {
     v1.use(forwardReadsWhileLoading({ cluster: opts.cluster, loaded: (name) => ops.readyOrLoad(name), timeoutMs: limits.maxQueryTimeoutMs + 5_000 }));
