@@ -6,7 +6,7 @@
  * retraction), the transaction log, and the schema. A Db is a view of one state: the current value, or a filtered one (asOf, since,
  * history) that shares all the state's structure.
  */
-import { SortedSet, type Probe } from './btree';
+import { SortedSet, type Probe, type RangeCursor } from './btree';
 import {
   CURRENT_ORDER, Datom, Retraction, FIRST_USER_EID, HISTORY_ORDER, TX0, tToTx, txToT, type IndexName,
 } from './datom';
@@ -105,6 +105,14 @@ export interface DbFilter {
 }
 
 const NO_FILTER: DbFilter = { asOfT: null, sinceT: null, history: false };
+
+/** Where a page of an index read starts (see Db.scanRange). */
+export interface ScanOptions {
+  /** Resume strictly after this datom, one the same value yielded from the same index. */
+  readonly after?: Datom | undefined;
+  /** Drop this many datoms first. */
+  readonly skip?: number | undefined;
+}
 
 export class Db {
   constructor(
@@ -286,24 +294,41 @@ export class Db {
    * fn returning false stops the walk.
    */
   forDatoms(index: IndexName, c0: unknown, c1: unknown, c2: unknown, c3: unknown, fn: (d: Datom) => boolean | void): void {
-    // The longest leading run of bound components bounds the range; the rest filter.
-    const lead = c0 === undefined ? 0 : c1 === undefined ? 1 : c2 === undefined ? 2 : 3;
-    const checks: Array<[number, unknown]> = [];
-    if (lead === 0 && c1 !== undefined) checks.push([1, c1]);
-    if (lead <= 1 && c2 !== undefined) checks.push([2, c2]);
-    let rest: ((d: Datom) => boolean) | null = null;
-    const txc = c3 === undefined ? undefined : (c3 as number);
-    if (checks.length > 0 || txc !== undefined) {
-      rest = (d) => {
-        for (const [i, v] of checks) {
-          const x = componentOf(index, d, i);
-          if (typeof x === 'object' || typeof v === 'object' ? compareValues(x as Value, v as Value) !== 0 : x !== v) return false;
-        }
-        return txc === undefined || d.tx === txc;
-      };
+    const { probe, rest } = componentsRange(index, c0, c1, c2, c3);
+    this.forRange(index, probe, probe, rest === null ? fn : (d) => (rest(d) ? fn(d) : undefined));
+  }
+
+  /**
+   * forDatoms for a page: the datoms strictly after `opts.after` (a datom this value yielded),
+   * without the first `opts.skip` of them. See scanRange.
+   */
+  forDatomsFrom(index: IndexName, c0: unknown, c1: unknown, c2: unknown, c3: unknown, opts: ScanOptions, fn: (d: Datom) => boolean | void): void {
+    const { probe, rest } = componentsRange(index, c0, c1, c2, c3);
+    if (rest === null) {
+      this.scanRange(index, probe, probe, opts, fn);
+      return;
     }
-    const probe = prefixProbe(index, c0, lead >= 2 ? c1 : undefined, lead >= 3 ? c2 : undefined);
-    this.forRange(index, probe, probe, rest === null ? fn : (d) => (rest!(d) ? fn(d) : undefined));
+    // Components that do not bound the range filter it, so the skip counts what passes them.
+    let skip = opts.skip ?? 0;
+    this.scanRange(index, probe, probe, { after: opts.after }, (d) => {
+      if (!rest(d)) return undefined;
+      if (skip > 0) {
+        skip--;
+        return undefined;
+      }
+      return fn(d);
+    });
+  }
+
+  /**
+   * The transactions a filtered value sees (minTx < tx <= maxTx), and `byTx`: no retraction can
+   * matter, so the current datoms filtered by their tx are the answer.
+   */
+  private txWindow(hist: SortedSet<Datom>): { maxTx: number; minTx: number; byTx: boolean } {
+    const f = this.filter;
+    const maxTx = f.asOfT === null ? Infinity : tToTx(f.asOfT);
+    const minTx = f.sinceT === null ? -Infinity : tToTx(f.sinceT);
+    return { maxTx, minTx, byTx: !f.history && (f.asOfT === null || hist.size === 0 || maxTx >= tToTx(this.state.t)) };
   }
 
   /** Calls fn for every datom of `index` between two probes, honouring the filters. */
@@ -314,11 +339,9 @@ export class Db {
       cur.forRange(lo, hi, fn);
       return;
     }
-    const maxTx = f.asOfT === null ? Infinity : tToTx(f.asOfT);
-    const minTx = f.sinceT === null ? -Infinity : tToTx(f.sinceT);
     const hist = this.state.history[index];
-    if (!f.history && (f.asOfT === null || hist.size === 0 || maxTx >= tToTx(this.state.t))) {
-      // No retraction can matter: the current datoms filtered by their tx are the answer.
+    const { maxTx, minTx, byTx } = this.txWindow(hist);
+    if (byTx) {
       cur.forRange(lo, hi, (d) => (d.tx <= maxTx && d.tx > minTx ? fn(d) : undefined));
       return;
     }
@@ -335,6 +358,58 @@ export class Db {
       if (next !== undefined && same(d, next) === 0 && next.tx <= maxTx) continue;
       if (d.tx > maxTx) continue;
       if (d.added && d.tx > minTx && fn(d) === false) return;
+    }
+  }
+
+  /**
+   * forRange for paging, honouring the filters: starts strictly after `opts.after` — a datom
+   * this value yielded from this index, compared in the value's own order (e, a, v for current,
+   * asOf and since values, which hold at most one datom per fact; e, a, v, tx, added for history
+   * values) — and drops the first `opts.skip` datoms from there. On an unfiltered value the skip
+   * costs O(log n) (subtree sizes); on a filtered one it walks. Filtered values are merged from
+   * the current and history indexes lazily, so a page costs its own length plus O(log n), not
+   * the rest of the range.
+   */
+  scanRange(index: IndexName, lo: Probe<Datom>, hi: Probe<Datom>, opts: ScanOptions, fn: (d: Datom) => boolean | void): void {
+    const f = this.filter;
+    const after = opts.after;
+    const from = after === undefined ? lo : pastProbe(lo, after, CURRENT_ORDER[index], f.history);
+    const cur = this.state.current[index];
+    let skip = opts.skip ?? 0;
+    if (!this.isFiltered) {
+      cur.forRangeFrom(from, hi, skip, fn);
+      return;
+    }
+    const emit = skip <= 0 ? fn : (d: Datom): boolean | void => {
+      if (skip > 0) {
+        skip--;
+        return undefined;
+      }
+      return fn(d);
+    };
+    const hist = this.state.history[index];
+    const { maxTx, minTx, byTx } = this.txWindow(hist);
+    if (byTx) {
+      cur.forRange(from, hi, (d) => (d.tx <= maxTx && d.tx > minTx ? emit(d) : undefined));
+      return;
+    }
+    const next = mergedEvents(cur.cursor(from, hi), hist.cursor(from, hi), HISTORY_ORDER[index]);
+    if (f.history) {
+      const order = HISTORY_ORDER[index];
+      for (let d = next(); d !== undefined; d = next()) {
+        // The cursor's fact may have events on both sides of it.
+        if (after !== undefined && order(d, after) <= 0) continue;
+        if (d.tx <= maxTx && d.tx > minTx && emit(d) === false) return;
+      }
+      return;
+    }
+    // asOf, as forRange: for each (e, a, v) the last event at or before the basis decides.
+    const same = CURRENT_ORDER[index];
+    for (let d = next(); d !== undefined;) {
+      const n = next();
+      const superseded = n !== undefined && same(d, n) === 0 && n.tx <= maxTx;
+      if (!superseded && d.tx <= maxTx && d.added && d.tx > minTx && emit(d) === false) return;
+      d = n;
     }
   }
 
@@ -370,6 +445,12 @@ export class Db {
     this.forRange('avet', loProbe, hiProbe, fn);
   }
 
+  /** forAvetRange for a page (see scanRange). */
+  forAvetRangeFrom(attrId: number, lo: ValueBound | null, hi: ValueBound | null, opts: ScanOptions, fn: (d: Datom) => boolean | void): void {
+    const [loProbe, hiProbe] = avetProbes(attrId, lo, hi);
+    this.scanRange('avet', loProbe, hiProbe, opts, fn);
+  }
+
   /** Estimated number of AVET datoms of an attribute between bounds. */
   estimateAvetRange(attrId: number, lo: ValueBound | null, hi: ValueBound | null): number {
     const [loProbe, hiProbe] = avetProbes(attrId, lo, hi);
@@ -387,6 +468,21 @@ export class Db {
 
   /** Transactions with start <= t < end (both optional), from the log. */
   txRange(start?: number | Date | null, end?: number | Date | null): TxLogEntry[] {
+    const [lo, hi] = this.txProbes(start, end);
+    return this.state.log.rangeToArray(lo, hi);
+  }
+
+  /**
+   * The transactions of txRange(start, end) with t <= opts.maxT (when given), without the first
+   * opts.skip of them (skipped in O(log n)); fn returning false stops the walk.
+   */
+  forTxRange(start: number | Date | null | undefined, end: number | Date | null | undefined, opts: { skip?: number; maxT?: number }, fn: (entry: TxLogEntry) => boolean | void): void {
+    const [lo, hi] = this.txProbes(start, end);
+    const maxT = opts.maxT;
+    this.state.log.forRangeFrom(lo, maxT === undefined ? hi : (x) => (x.t > maxT ? 1 : hi(x)), opts.skip ?? 0, fn);
+  }
+
+  private txProbes(start?: number | Date | null, end?: number | Date | null): [Probe<TxLogEntry>, Probe<TxLogEntry>] {
     const s = start === undefined || start === null ? 0 : this.timePoint(start, 'txRange start');
     const e = end === undefined || end === null ? Infinity : this.timePoint(end, 'txRange end');
     // A Date bounds by instant (instants increase with t): transactions at or after the start
@@ -397,7 +493,7 @@ export class Db {
     const hi = end instanceof Date
       ? (x: TxLogEntry) => (x.instant < end.getTime() ? 0 : 1)
       : (x: TxLogEntry) => (x.t < e ? 0 : 1);
-    return this.state.log.rangeToArray(lo, hi);
+    return [lo, hi];
   }
 
   stats(): { datoms: number; attrs: Record<string, { count: number }>; t: number } {
@@ -429,6 +525,68 @@ function avetProbes(attrId: number, lo: ValueBound | null, hi: ValueBound | null
     return (d) => num(d.a, attrId) || ((c) => (c === 0 ? atBound : c))(compareValues(d.v, b.value));
   };
   return [bound(lo, -1), bound(hi, 1)];
+}
+
+/** The range and the residual filter of a components lookup: the leading run of given components bounds it, the rest filter. */
+function componentsRange(index: IndexName, c0: unknown, c1: unknown, c2: unknown, c3: unknown): { probe: Probe<Datom>; rest: ((d: Datom) => boolean) | null } {
+  const lead = c0 === undefined ? 0 : c1 === undefined ? 1 : c2 === undefined ? 2 : 3;
+  const checks: Array<[number, unknown]> = [];
+  if (lead === 0 && c1 !== undefined) checks.push([1, c1]);
+  if (lead <= 1 && c2 !== undefined) checks.push([2, c2]);
+  let rest: ((d: Datom) => boolean) | null = null;
+  const txc = c3 === undefined ? undefined : (c3 as number);
+  if (checks.length > 0 || txc !== undefined) {
+    rest = (d) => {
+      for (const [i, v] of checks) {
+        const x = componentOf(index, d, i);
+        if (typeof x === 'object' || typeof v === 'object' ? compareValues(x as Value, v as Value) !== 0 : x !== v) return false;
+      }
+      return txc === undefined || d.tx === txc;
+    };
+  }
+  const probe = prefixProbe(index, c0, lead >= 2 ? c1 : undefined, lead >= 3 ? c2 : undefined);
+  return { probe, rest };
+}
+
+/** Where a page resumes: lo, and past `after` (or at its fact, `atFact`, for history values). */
+function pastProbe(lo: Probe<Datom>, after: Datom, order: (x: Datom, y: Datom) => number, atFact: boolean): Probe<Datom> {
+  return (d) => {
+    const c = lo(d);
+    if (c < 0) return c;
+    const o = order(d, after);
+    return o < 0 || (o === 0 && !atFact) ? -1 : c;
+  };
+}
+
+/**
+ * The current datoms and the history events (each record as its assertion, then its
+ * retraction) of two cursors, merged lazily in history order — the order forRange builds.
+ */
+function mergedEvents(cur: RangeCursor<Datom>, hist: RangeCursor<Datom>, cmp: (x: Datom, y: Datom) => number): () => Datom | undefined {
+  let retraction: Datom | undefined;
+  const nextEvent = (): Datom | undefined => {
+    if (retraction !== undefined) {
+      const r = retraction;
+      retraction = undefined;
+      return r;
+    }
+    const r = hist.next() as Retraction | undefined;
+    if (r === undefined) return undefined;
+    retraction = r;
+    return r.assertion();
+  };
+  let a = cur.next();
+  let b = nextEvent();
+  return () => {
+    if (b === undefined || (a !== undefined && cmp(a, b) <= 0)) {
+      const x = a;
+      if (x !== undefined) a = cur.next();
+      return x;
+    }
+    const y = b;
+    b = nextEvent();
+    return y;
+  };
 }
 
 function componentOf(index: IndexName, d: Datom, i: number): unknown {
