@@ -8,7 +8,8 @@ import { pullManySelector, pullSelector } from '../engine/pull';
 import { q as engineQ } from '../engine/query';
 import { transact } from '../engine/transact';
 import { incorrect } from '../engine/errors';
-import type { Datom, Db, DbStats, IndexName, QueryMap, TimePoint, TxReport } from './types';
+import { datomsArgs, indexRangeArgs, iterDatomsArgs, iterIndexRangeArgs, iterTxRangeArgs, paged, txRangeArgs } from './paging';
+import type { ChunkArgs, Datom, Db, DatomsArgs, DbStats, IndexName, IndexRangeArgs, QueryMap, TimePoint, TxRangeEntry, TxReport } from './types';
 
 export class LocalDb implements Db {
   constructor(
@@ -52,12 +53,28 @@ export class LocalDb implements Db {
     return pullManySelector(this.engine, selector, eids);
   }
 
-  async datoms(index: IndexName, ...components: unknown[]): Promise<Datom[]> {
-    return api.datoms(this.engine, index, components);
+  datoms(index: IndexName, ...components: unknown[]): Promise<Datom[]>;
+  datoms(args: DatomsArgs): Promise<Datom[]>;
+  async datoms(index: IndexName | DatomsArgs, ...components: unknown[]): Promise<Datom[]> {
+    const a = datomsArgs(index, components);
+    return api.datoms(this.engine, a.index, a.components, Infinity, a.page);
   }
 
-  async indexRange(attr: string, start?: unknown, end?: unknown): Promise<Datom[]> {
-    return api.indexRange(this.engine, attr, start, end);
+  indexRange(attr: string, start?: unknown, end?: unknown): Promise<Datom[]>;
+  indexRange(args: IndexRangeArgs): Promise<Datom[]>;
+  async indexRange(attr: string | IndexRangeArgs, start?: unknown, end?: unknown): Promise<Datom[]> {
+    const a = indexRangeArgs(attr, start, end);
+    return api.indexRange(this.engine, a.attr, a.start, a.end, Infinity, a.page);
+  }
+
+  async *iterDatoms(args: DatomsArgs & ChunkArgs): AsyncGenerator<Datom, void, undefined> {
+    const a = iterDatomsArgs(args);
+    yield* paged<Datom>(a.walk, async (offset, limit, after) => api.datoms(this.engine, a.index, a.components, Infinity, { offset, limit, after }));
+  }
+
+  async *iterIndexRange(args: IndexRangeArgs & ChunkArgs): AsyncGenerator<Datom, void, undefined> {
+    const a = iterIndexRangeArgs(args);
+    yield* paged<Datom>(a.walk, async (offset, limit, after) => api.indexRange(this.engine, a.attr, a.start, a.end, Infinity, { offset, limit, after }));
   }
 
   async with(txData: unknown): Promise<TxReport> {
@@ -96,4 +113,24 @@ export function runLocalQuery(query: unknown, inputs: unknown[], self?: LocalDb)
   if (self !== undefined && !(args[0] instanceof LocalDb)) args = [self, ...args];
   const engineArgs = args.map((a) => (a instanceof LocalDb ? a.engine : a));
   return engineQ(q, engineArgs, opts);
+}
+
+/**
+ * The log of an in-process database, `conn.txRange` and `conn.iterTxRange`: `current()` is the
+ * connection's latest engine value. An iteration reads the value its first page found, so
+ * transactions committed meanwhile are not part of it.
+ */
+export async function localTxRange(current: () => Promise<EngineDb>, range: unknown): Promise<TxRangeEntry[]> {
+  const a = txRangeArgs(range);
+  return api.txRange(await current(), a.start as TimePoint | null | undefined, a.end as TimePoint | null | undefined, a.page);
+}
+
+export async function* localIterTxRange(current: () => Promise<EngineDb>, range: unknown): AsyncGenerator<TxRangeEntry, void, undefined> {
+  const a = iterTxRangeArgs(range);
+  let db: EngineDb | undefined;
+  yield* paged<TxRangeEntry>(a.walk, async (offset, limit, last) => {
+    db ??= await current();
+    const start = last === undefined ? a.start as TimePoint | null | undefined : last.t + 1;
+    return api.txRange(db, start, a.end as TimePoint | null | undefined, { offset, limit });
+  });
 }

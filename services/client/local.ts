@@ -4,10 +4,9 @@
  */
 import { emptyDb, type Db as EngineDb } from '../engine/db';
 import { notFound, incorrect } from '../engine/errors';
-import * as api from '../engine/api';
 import { transact } from '../engine/transact';
-import { LocalDb, localReport } from './local-db';
-import type { Client, Connection, Db, TimePoint, TransactOptions, TxRangeEntry, TxReport } from './types';
+import { LocalDb, localIterTxRange, localReport, localTxRange } from './local-db';
+import type { ChunkArgs, Client, Connection, Db, TransactOptions, TxRangeArgs, TxRangeEntry, TxReport } from './types';
 
 export function checkDatabaseName(name: unknown): string {
   if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) {
@@ -53,8 +52,12 @@ class MemoryConnection implements Connection {
     return this.db();
   }
 
-  async txRange(range: { start?: TimePoint | null; end?: TimePoint | null } = {}): Promise<TxRangeEntry[]> {
-    return api.txRange(this.live().current, range.start, range.end);
+  txRange(range?: TxRangeArgs): Promise<TxRangeEntry[]> {
+    return localTxRange(async () => this.live().current, range);
+  }
+
+  iterTxRange(range?: TxRangeArgs & ChunkArgs): AsyncGenerator<TxRangeEntry, void, undefined> {
+    return localIterTxRange(async () => this.live().current, range);
   }
 }
 

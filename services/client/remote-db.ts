@@ -9,7 +9,8 @@ import { TX0, txToT } from '../engine/datom';
 import { describeValue, incorrect, unsupported } from '../engine/errors';
 import { toWire } from '../engine/wire';
 import type { HttpTransport } from './remote-http';
-import type { Datom, Db, DbStats, IndexName, QueryMap, TimePoint, TxReport } from './types';
+import { datomsArgs, indexRangeArgs, iterDatomsArgs, iterIndexRangeArgs, paged, type PageFields } from './paging';
+import type { ChunkArgs, Datom, DatomsArgs, Db, DbStats, IndexName, IndexRangeArgs, QueryMap, TimePoint, TxReport } from './types';
 
 /** A speculative transaction as the node replays it: wire-encoded data and its instant. */
 export interface SpeculativeTx {
@@ -135,15 +136,40 @@ export class RemoteDb implements Db {
     return (await this.call('pull-many', { selector: toWire(selector), eids: toWire(eids) })).result;
   }
 
-  async datoms(index: IndexName, ...components: unknown[]): Promise<Datom[]> {
-    return (await this.call('datoms', { index: toWire(index), components: components.map(toWire) })).datoms;
+  datoms(index: IndexName, ...components: unknown[]): Promise<Datom[]>;
+  datoms(args: DatomsArgs): Promise<Datom[]>;
+  async datoms(index: IndexName | DatomsArgs, ...components: unknown[]): Promise<Datom[]> {
+    const a = datomsArgs(index, components);
+    return this.datomsPage(a.index, a.components, a.page);
   }
 
-  async indexRange(attr: string, start?: unknown, end?: unknown): Promise<Datom[]> {
+  indexRange(attr: string, start?: unknown, end?: unknown): Promise<Datom[]>;
+  indexRange(args: IndexRangeArgs): Promise<Datom[]>;
+  async indexRange(attr: string | IndexRangeArgs, start?: unknown, end?: unknown): Promise<Datom[]> {
+    const a = indexRangeArgs(attr, start, end);
+    return this.indexRangePage(a.attr, a.start, a.end, a.page);
+  }
+
+  /** Every page reads this value: the descriptor names it (basis, filters, speculative transactions). */
+  async *iterDatoms(args: DatomsArgs & ChunkArgs): AsyncGenerator<Datom, void, undefined> {
+    const a = iterDatomsArgs(args);
+    yield* paged<Datom>(a.walk, (offset, limit, after) => this.datomsPage(a.index, a.components, { offset, limit, after }));
+  }
+
+  async *iterIndexRange(args: IndexRangeArgs & ChunkArgs): AsyncGenerator<Datom, void, undefined> {
+    const a = iterIndexRangeArgs(args);
+    yield* paged<Datom>(a.walk, (offset, limit, after) => this.indexRangePage(a.attr, a.start, a.end, { offset, limit, after }));
+  }
+
+  private async datomsPage(index: unknown, components: readonly unknown[], page: RemotePage): Promise<Datom[]> {
+    return (await this.call('datoms', { index: toWire(index), components: components.map(toWire), ...pageBody(page) })).datoms;
+  }
+
+  private async indexRangePage(attr: unknown, start: unknown, end: unknown, page: RemotePage): Promise<Datom[]> {
     const fields: Record<string, unknown> = { attr: toWire(attr) };
     if (start !== undefined) fields.start = toWire(start);
     if (end !== undefined) fields.end = toWire(end);
-    return (await this.call('index-range', fields)).datoms;
+    return (await this.call('index-range', { ...fields, ...pageBody(page) })).datoms;
   }
 
   async with(txData: unknown): Promise<TxReport> {
@@ -156,6 +182,18 @@ export class RemoteDb implements Db {
   async stats(): Promise<DbStats> {
     return this.call('stats', {});
   }
+}
+
+/** A page as the HTTP API takes it: offset, limit, and the last datom of the page before. */
+export type RemotePage = PageFields & { readonly after?: unknown };
+
+/** The page fields of a request body (absent ones left out, so a request without a page is as before). */
+export function pageBody(page: RemotePage): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (page.offset !== undefined && page.offset !== 0) out.offset = page.offset;
+  if (page.limit !== undefined && page.limit !== Infinity) out.limit = page.limit;
+  if (page.after !== undefined) out.after = toWire(page.after);
+  return out;
 }
 
 /** A report of a committed transaction, as `conn.transact` returns it. */

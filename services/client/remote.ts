@@ -10,9 +10,10 @@ import { randomUUID } from 'node:crypto';
 import { DatalithError } from '../engine/errors';
 import { toWire } from '../engine/wire';
 import { checkDatabaseName } from './local';
-import { basisSpec, dbPath, RemoteDb, remoteReport, type RemoteSession } from './remote-db';
+import { iterTxRangeArgs, paged, txRangeArgs, type PageFields } from './paging';
+import { basisSpec, dbPath, pageBody, RemoteDb, remoteReport, type RemoteSession } from './remote-db';
 import { HttpTransport } from './remote-http';
-import type { Client, Connection, Db, RemoteClientOptions, TimePoint, TransactOptions, TxRangeEntry, TxReport } from './types';
+import type { ChunkArgs, Client, Connection, Db, RemoteClientOptions, TransactOptions, TxRangeArgs, TxRangeEntry, TxReport } from './types';
 
 export { RemoteDb, runRemoteQuery } from './remote-db';
 
@@ -42,13 +43,33 @@ class RemoteConnection implements Connection {
     return new RemoteDb(this.client, this.dbName, r.t, basisSpec(r.t));
   }
 
-  async txRange(range: { start?: TimePoint | null; end?: TimePoint | null } = {}): Promise<TxRangeEntry[]> {
+  async txRange(range?: TxRangeArgs): Promise<TxRangeEntry[]> {
+    const a = txRangeArgs(range);
+    return (await this.txRangePage(a.start, a.end, a.page)).txs;
+  }
+
+  /**
+   * The first page answers the t of the log the node read (`basisT`); later pages ask for the log
+   * as of that t (`asOfT`), so transactions committed meanwhile stay out of the walk.
+   */
+  async *iterTxRange(range?: TxRangeArgs & ChunkArgs): AsyncGenerator<TxRangeEntry, void, undefined> {
+    const a = iterTxRangeArgs(range);
+    let asOfT: number | undefined;
+    yield* paged<TxRangeEntry>(a.walk, async (offset, limit, last) => {
+      const r = await this.txRangePage(last === undefined ? a.start : last.t + 1, a.end, { offset, limit }, asOfT);
+      if (typeof r.basisT === 'number') asOfT ??= r.basisT;
+      return r.txs;
+    });
+  }
+
+  private async txRangePage(start: unknown, end: unknown, page: PageFields, asOfT?: number): Promise<{ txs: TxRangeEntry[]; basisT?: number }> {
     const body: Record<string, unknown> = {};
     const seen = this.client.seen(this.dbName);
     if (seen !== undefined) body.basisT = seen;
-    if (range.start !== undefined && range.start !== null) body.start = toWire(range.start);
-    if (range.end !== undefined && range.end !== null) body.end = toWire(range.end);
-    return (await this.client.transport.call('POST', dbPath(this.dbName, 'tx-range'), body)).txs;
+    if (start !== undefined && start !== null) body.start = toWire(start);
+    if (end !== undefined && end !== null) body.end = toWire(end);
+    if (asOfT !== undefined) body.asOfT = asOfT;
+    return this.client.transport.call('POST', dbPath(this.dbName, 'tx-range'), { ...body, ...pageBody(page) });
   }
 }
 

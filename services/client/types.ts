@@ -38,6 +38,56 @@ export interface QueryMap {
   readonly limit?: number;
 }
 
+/**
+ * Datomic's arg-map of `datoms`: `db.datoms({ index, components?, offset?, limit? })`.
+ *
+ * Defaults: `offset` 0; `limit` -1, all of them — the same answer as the positional form
+ * `db.datoms(index, ...components)`. (Datomic's client API defaults `:limit` to 1000; here an
+ * absent limit never cuts an answer short. A remote answer above the node's row limit is
+ * refused, `datoms/result-too-large`: page it with `offset`/`limit`, or walk it with `iterDatoms`.)
+ */
+export interface DatomsArgs {
+  readonly index: IndexName;
+  /** Leading components in the index's order (as the positional form's `...components`). */
+  readonly components?: readonly unknown[];
+  /** Datoms to leave out first; default 0. */
+  readonly offset?: number;
+  /** The most datoms to answer; default -1: all of them. */
+  readonly limit?: number;
+}
+
+/**
+ * Datomic's arg-map of `index-range`: `db.indexRange({ attr, start?, end?, offset?, limit? })`,
+ * the AVET datoms of `attr` with start <= v < end. Defaults as DatomsArgs: offset 0, limit -1 (all).
+ */
+export interface IndexRangeArgs {
+  readonly attr: string;
+  readonly start?: unknown;
+  readonly end?: unknown;
+  readonly offset?: number;
+  readonly limit?: number;
+}
+
+/**
+ * `conn.txRange({ start?, end?, offset?, limit? })`: the transactions with start <= t < end;
+ * `offset` and `limit` count transactions. Defaults: offset 0, limit -1 (all).
+ */
+export interface TxRangeArgs {
+  readonly start?: TimePoint | null;
+  readonly end?: TimePoint | null;
+  readonly offset?: number;
+  readonly limit?: number;
+}
+
+/** The iterators' page size. */
+export interface ChunkArgs {
+  /**
+   * How many datoms (transactions, for `iterTxRange`) each request fetches; default 1000, as
+   * Datomic's `:chunk`. Over HTTP a page the node refuses as too large is fetched again in halves.
+   */
+  readonly chunk?: number;
+}
+
 export interface TxRangeEntry {
   readonly t: number;
   readonly data: Datom[];
@@ -64,9 +114,24 @@ export interface Db {
   q(query: unknown | QueryMap, ...inputs: unknown[]): Promise<any>;
   pull(selector: unknown, eid: unknown): Promise<Record<string, unknown> | null>;
   pullMany(selector: unknown, eids: unknown[]): Promise<Array<Record<string, unknown> | null>>;
+  /** The datoms of an index whose leading components are `components`, in index order. */
   datoms(index: IndexName, ...components: unknown[]): Promise<Datom[]>;
+  /** Datomic's arg-map form; `limit` defaults to -1 (all), see DatomsArgs. */
+  datoms(args: DatomsArgs): Promise<Datom[]>;
   /** AVET datoms of `attr` with start <= v < end. */
   indexRange(attr: string, start?: unknown, end?: unknown): Promise<Datom[]>;
+  /** Datomic's arg-map form; `limit` defaults to -1 (all), see IndexRangeArgs. */
+  indexRange(args: IndexRangeArgs): Promise<Datom[]>;
+  /**
+   * Every datom of `datoms(args)`, fetched `chunk` at a time (default 1000), without the row
+   * limit of one answer: `for await (const d of db.iterDatoms({ index: 'aevt', components: [':person/name'] }))`.
+   * All pages read this value, so transactions meanwhile change nothing; each page resumes after
+   * the last datom of the one before, so no page rescans the range. `offset` and `limit` apply to
+   * the whole walk (default 0 and -1: everything). Invalid arguments reject the first `next()`.
+   */
+  iterDatoms(args: DatomsArgs & ChunkArgs): AsyncIterableIterator<Datom>;
+  /** Every datom of `indexRange(args)`, fetched `chunk` at a time; as iterDatoms. */
+  iterIndexRange(args: IndexRangeArgs & ChunkArgs): AsyncIterableIterator<Datom>;
   with(txData: unknown): Promise<TxReport>;
   stats(): Promise<DbStats>;
 }
@@ -77,7 +142,14 @@ export interface Connection {
   db(): Promise<Db>;
   /** A value at least as recent as t (or as the latest committed transaction). */
   sync(t?: number): Promise<Db>;
-  txRange(range?: { start?: TimePoint | null; end?: TimePoint | null }): Promise<TxRangeEntry[]>;
+  /** The log: transactions with start <= t < end; `offset`/`limit` count transactions (default 0 and -1: all). */
+  txRange(range?: TxRangeArgs): Promise<TxRangeEntry[]>;
+  /**
+   * Every transaction of `txRange(range)`, fetched `chunk` transactions at a time (default 1000),
+   * without the row limit of one answer. The walk reads the log as it was at its first page:
+   * transactions committed meanwhile are not included. Invalid arguments reject the first `next()`.
+   */
+  iterTxRange(range?: TxRangeArgs & ChunkArgs): AsyncIterableIterator<TxRangeEntry>;
 }
 
 export interface Client {

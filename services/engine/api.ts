@@ -95,7 +95,7 @@ export function checkIndexName(index: unknown): IndexName {
     if ((INDEX_NAMES as readonly string[]).includes(name)) return name;
   }
   if (index instanceof Keyword && (INDEX_NAMES as readonly string[]).includes(index.name)) return index.name as IndexName;
-  throw incorrect('datoms/invalid-index', `Unknown index ${describeValue(index)}: expected one of eavt, aevt, avet, vaet`, { index: describeValue(index) });
+  throw incorrect('datoms/invalid-index', `Unknown index ${describeValue(index)}: expected one of eavt, aevt, avet, vaet`, { field: 'index', index: describeValue(index) });
 }
 
 /** A value component for attribute `attrId`, in stored form (refs resolved, keywords as text). */

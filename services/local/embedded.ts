@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import * as api from '../engine/api';
 import { notFound } from '../engine/errors';
-import { LocalDb } from '../client/local-db';
-import type { Client, Connection, Db, TimePoint, TransactOptions, TxRangeEntry, TxReport } from '../client/types';
+import { LocalDb, localIterTxRange, localTxRange } from '../client/local-db';
+import type { ChunkArgs, Client, Connection, Db, TransactOptions, TxRangeArgs, TxRangeEntry, TxReport } from '../client/types';
 import { Databases } from '../node/databases';
 import type { DatabaseHost, TransactResult } from '../node/transactor';
 import { CatalogStore, createDynamoClient, ensureTables, LogStore, startDynaliteInProcess, type DynaliteHandle } from '../node/storage';
@@ -52,8 +52,12 @@ class EmbeddedConnection implements Connection {
     return new LocalDb(await host.awaitBasis(t), this.dbName);
   }
 
-  async txRange(range: { start?: TimePoint | null; end?: TimePoint | null } = {}): Promise<TxRangeEntry[]> {
-    return api.txRange((await this.live()).db, range.start, range.end);
+  txRange(range?: TxRangeArgs): Promise<TxRangeEntry[]> {
+    return localTxRange(async () => (await this.live()).db, range);
+  }
+
+  iterTxRange(range?: TxRangeArgs & ChunkArgs): AsyncGenerator<TxRangeEntry, void, undefined> {
+    return localIterTxRange(async () => (await this.live()).db, range);
   }
 }
 

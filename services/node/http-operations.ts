@@ -194,23 +194,31 @@ export class NodeOperations {
     return pullManySelector(db, selector, eids);
   }
 
-  async datoms(name: string, spec: DbSpec, index: unknown, components: readonly unknown[]): Promise<api.PublicDatom[]> {
+  /** The datoms of an index (a page of them with `page`), refused above the row limit. */
+  async datoms(name: string, spec: DbSpec, index: unknown, components: readonly unknown[], page: api.PageArgs = {}): Promise<api.PublicDatom[]> {
     const { db } = await this.values.resolve(name, spec);
-    return this.capRows(api.datoms(db, index, components, this.opts.limits.maxResultRows), 'give more components to narrow the datoms');
+    return this.capRows(api.datoms(db, index, components, this.opts.limits.maxResultRows, page), 'give more components to narrow the datoms, or page them with offset and limit');
   }
 
-  async indexRange(name: string, spec: DbSpec, attr: unknown, start: unknown, end: unknown): Promise<api.PublicDatom[]> {
+  async indexRange(name: string, spec: DbSpec, attr: unknown, start: unknown, end: unknown, page: api.PageArgs = {}): Promise<api.PublicDatom[]> {
     const { db } = await this.values.resolve(name, spec);
-    return this.capRows(api.indexRange(db, attr, start, end, this.opts.limits.maxResultRows), 'narrow the range with start and end');
+    return this.capRows(api.indexRange(db, attr, start, end, this.opts.limits.maxResultRows, page), 'narrow the range with start and end, or page it with offset and limit');
   }
 
-  async txRange(name: string, basisT: number | undefined, start: unknown, end: unknown): Promise<Array<{ t: number; data: api.PublicDatom[] }>> {
-    const { latest } = await this.values.latest(name, basisT);
-    const txs = api.txRange(latest, start as number | Date | null | undefined, end as number | Date | null | undefined);
+  /**
+   * The log from the latest value (caught up to at least `basisT`): transactions with
+   * start <= t < end, a page of them with `page` (offset and limit count transactions); with
+   * `page.asOfT` only those up to that t (the log as it was then: what an iteration's first page
+   * read). `basisT` in the answer is the t of the log read, for an iteration to pin.
+   */
+  async txRange(name: string, basisT: number | undefined, start: unknown, end: unknown, page: { offset?: unknown; limit?: unknown; asOfT?: number | undefined } = {}): Promise<{ txs: Array<{ t: number; data: api.PublicDatom[] }>; basisT: number }> {
+    const asOfT = page.asOfT;
+    const { latest } = await this.values.latest(name, asOfT === undefined ? basisT : Math.max(basisT ?? 0, asOfT));
+    const txs = api.txRange(latest, start as number | Date | null | undefined, end as number | Date | null | undefined, { offset: page.offset, limit: page.limit, maxT: asOfT });
     let rows = 0;
     for (const tx of txs) rows += tx.data.length;
-    checkRows(rows, this.opts.limits.maxResultRows, 'datoms/result-too-large', 'narrow the range with start and end');
-    return txs;
+    checkRows(rows, this.opts.limits.maxResultRows, 'datoms/result-too-large', 'narrow the range with start and end, or page it with limit (transactions per answer)');
+    return { txs, basisT: asOfT ?? latest.t };
   }
 
   /**

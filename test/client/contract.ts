@@ -3,11 +3,14 @@
  * the in-process one and the remote one over HTTP must answer alike.
  */
 import { randomUUID } from 'node:crypto';
-import { q, DatalithError, type Client, type Connection } from '../../services/client';
+import fc from 'fast-check';
+import { q, DatalithError, type Client, type Connection, type Datom, type Db } from '../../services/client';
 import { BigDec } from '../../services/engine/bigdec';
 
 export interface ClientUnderTest {
   readonly client: Client;
+  /** The most rows one answer may hold (a node's limit; none in process). */
+  readonly maxResultRows?: number;
   close(): Promise<void>;
 }
 
@@ -45,6 +48,36 @@ export async function caught(p: Promise<unknown>): Promise<DatalithError> {
 }
 
 const uniqueName = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+const PAGING_SCHEMA = `[
+  {:db/ident :item/n     :db/valueType :db.type/long   :db/cardinality :db.cardinality/one}
+  {:db/ident :item/tag   :db/valueType :db.type/string :db/cardinality :db.cardinality/many}
+  {:db/ident :item/score :db/valueType :db.type/long   :db/cardinality :db.cardinality/one}
+]`;
+/** Items, transacted in batches of ITEM_BATCH: each has :item/n and two tags (3 datoms). */
+const ITEMS = 300;
+const ITEM_BATCH = 50;
+/** The first SCORED items get a score, then SCORE_ROUNDS new ones (each a retraction and an assertion). */
+const SCORED = 30;
+const SCORE_ROUNDS = 3;
+
+async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+/** The answer, or the anomaly code it failed with: for comparing two calls that may both fail. */
+async function outcome(p: Promise<unknown>): Promise<unknown> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof DatalithError) return { failed: e.code };
+    throw e;
+  }
+}
+
+const ev = (ds: readonly Datom[]): unknown[] => ds.map((d) => [d.e, d.v]);
 
 export function defineClientContract(label: string, start: () => Promise<ClientUnderTest>): void {
   describe(`client contract: ${label}`, () => {
@@ -148,6 +181,213 @@ export function defineClientContract(label: string, start: () => Promise<ClientU
         expect(ok.dbAfter.t).toBeGreaterThan(ok.dbBefore.t);
         const malformed = await caught(conn.transact('[[:db/add'));
         expect(malformed.category).toBe('incorrect');
+      });
+    });
+
+    /**
+     * A database for paging: t 1 the schema, t 2–7 the items (ITEM_BATCH a transaction), t 8 the
+     * scores of the first SCORED items, t 9–11 new scores for them (score = 10 * round + i).
+     */
+    async function catalogue(): Promise<{ conn: Connection; ids: number[]; db: Db }> {
+      const conn = await freshDb('pages');
+      await conn.transact(PAGING_SCHEMA);
+      const ids: number[] = [];
+      for (let b = 0; b < ITEMS; b += ITEM_BATCH) {
+        const r = await conn.transact(Array.from({ length: ITEM_BATCH }, (_, j) => {
+          const i = b + j;
+          return { 'db/id': `i${i}`, 'item/n': (i * 7919) % ITEMS, 'item/tag': [`tag-${String(i).padStart(3, '0')}-b`, `tag-${String(i).padStart(3, '0')}-a`] };
+        }));
+        for (let j = 0; j < ITEM_BATCH; j++) ids.push(r.tempids[`i${b + j}`]!);
+      }
+      for (let round = 0; round <= SCORE_ROUNDS; round++) {
+        await conn.transact(ids.slice(0, SCORED).map((e, i) => [':db/add', e, ':item/score', 10 * round + i]));
+      }
+      return { conn, ids, db: await conn.db() };
+    }
+
+    describe('paging: arg-maps, offset and limit, iterators', () => {
+      test('the arg-map forms answer as the positional ones; limit defaults to all; edges of offset and limit', async () => {
+        const { db, ids } = await catalogue();
+        const positional = await db.datoms('aevt', ':item/score');
+        expect(positional).toHaveLength(SCORED);
+        expect(await db.datoms({ index: 'aevt', components: [':item/score'] })).toEqual(positional);
+        expect(await db.datoms({ index: 'aevt', components: [':item/score'], limit: -1 })).toEqual(positional);
+        expect(await db.datoms({ index: 'aevt', components: [':item/score'], offset: 0, limit: 0 })).toEqual([]);
+        expect(await db.datoms({ index: 'aevt', components: [':item/score'], offset: 5, limit: 10 })).toEqual(positional.slice(5, 15));
+        expect(await db.datoms({ index: 'aevt', components: [':item/score'], offset: SCORED - 2, limit: 10 })).toEqual(positional.slice(-2));
+        expect(await db.datoms({ index: 'aevt', components: [':item/score'], offset: SCORED })).toEqual([]);
+        expect(await db.datoms({ index: 'aevt', components: [':item/score'], offset: 10_000, limit: 5 })).toEqual([]);
+        // Without components or a limit: the same answer as the positional form (more than
+        // Datomic's default limit of 1000), or the same refusal above a node's row limit.
+        const whole = await outcome(db.datoms('eavt'));
+        expect(await outcome(db.datoms({ index: 'eavt' }))).toEqual(whole);
+        if (sut.maxResultRows === undefined) expect((whole as Datom[]).length).toBeGreaterThan(1000);
+        else expect(whole).toEqual({ failed: 'datoms/result-too-large' });
+        // The latest scores are 10 * SCORE_ROUNDS + i.
+        const range = await db.indexRange(':item/score', 35, 40);
+        expect(range.map((d) => [d.e, d.v])).toEqual([5, 6, 7, 8, 9].map((i) => [ids[i], 10 * SCORE_ROUNDS + i]));
+        expect(await db.indexRange({ attr: ':item/score', start: 5, end: 40 })).toEqual(await db.indexRange(':item/score', 5, 40));
+        expect(await db.indexRange({ attr: ':item/score', start: 30, offset: 3, limit: 4 })).toEqual((await db.indexRange(':item/score', 30)).slice(3, 7));
+        expect(await db.indexRange({ attr: ':item/score', limit: 0 })).toEqual([]);
+        expect(await all(db.iterDatoms({ index: 'aevt', components: [':item/score'], limit: 0 }))).toEqual([]);
+        expect(await all(db.iterDatoms({ index: 'aevt', components: [':item/score'], offset: SCORED + 1 }))).toEqual([]);
+        expect(await all(db.iterDatoms({ index: 'aevt', components: [':item/score'], chunk: 4, limit: -1 }))).toEqual(positional);
+      });
+
+      test('random pages, offsets, limits and chunks equal the whole answer in every view', async () => {
+        const { db, ids } = await catalogue();
+        // t 9: the first new scores; each value below stays under any row limit.
+        const views: Array<[string, Db]> = [['current', db], ['asOf', db.asOf(9)], ['since', db.since(9)], ['history', db.history()], ['history asOf', db.history().asOf(10)]];
+        const lookups: Array<{ index: 'eavt' | 'aevt' | 'avet'; components: unknown[] }> = [
+          { index: 'aevt', components: [':item/score'] },
+          { index: 'avet', components: [':item/score'] },
+          { index: 'eavt', components: [ids[3]] },
+          { index: 'avet', components: [':item/score', 12] },
+        ];
+        await fc.assert(
+          fc.asyncProperty(fc.nat(views.length - 1), fc.nat(lookups.length), fc.integer({ min: 1, max: 40 }), fc.nat(250), fc.integer({ min: -1, max: 60 }),
+            async (vi, li, chunk, offset, limit) => {
+              const [label, view] = views[vi]!;
+              const end = limit === -1 ? undefined : offset + limit;
+              if (li === lookups.length) {
+                const whole = await view.indexRange(':item/score', 10, 35);
+                expect([label, await all(view.iterIndexRange({ attr: ':item/score', start: 10, end: 35, chunk, offset, limit }))]).toEqual([label, whole.slice(offset, end)]);
+                expect([label, await view.indexRange({ attr: ':item/score', start: 10, end: 35, offset, limit })]).toEqual([label, whole.slice(offset, end)]);
+                return;
+              }
+              const { index, components } = lookups[li]!;
+              const whole = await view.datoms(index, ...components);
+              expect([label, await all(view.iterDatoms({ index, components, chunk }))]).toEqual([label, whole]);
+              expect([label, await all(view.iterDatoms({ index, components, chunk, offset, limit }))]).toEqual([label, whole.slice(offset, end)]);
+              expect([label, await view.datoms({ index, components, offset, limit })]).toEqual([label, whole.slice(offset, end)]);
+            }),
+          { numRuns: 25 },
+        );
+        // The history of one fact's changes: assertions and retractions, in index order.
+        const hist = await all(db.history().iterDatoms({ index: 'eavt', components: [ids[0], ':item/score'], chunk: 1 }));
+        expect(hist.map((d) => [d.v, d.added])).toEqual([[0, true], [0, false], [10, true], [10, false], [20, true], [20, false], [30, true]]);
+      });
+
+      test('an iteration over more than the row limit answers every datom once, in order', async () => {
+        const { db, ids, conn } = await catalogue();
+        // The model: tags in AEVT order (by entity, then value); n in AVET order (by value, then entity).
+        const tags = ids.flatMap((e, i) => ['a', 'b'].map((x) => [e, `tag-${String(i).padStart(3, '0')}-${x}`]))
+          .sort((x, y) => ((x[0] as number) - (y[0] as number)) || ((x[1] as string) < (y[1] as string) ? -1 : 1));
+        const ns = ids.map((e, i) => [e, (i * 7919) % ITEMS]).sort((x, y) => (x[1]! - y[1]!) || (x[0]! - y[0]!));
+        expect(tags.length).toBeGreaterThan(sut.maxResultRows ?? 0);
+        if (sut.maxResultRows !== undefined) {
+          expect((await caught(db.datoms('aevt', ':item/tag'))).code).toBe('datoms/result-too-large');
+          expect((await caught(db.indexRange(':item/n'))).code).toBe('datoms/result-too-large');
+        }
+        // The default chunk (1000) is above the limit: those pages are fetched again in halves.
+        expect(ev(await all(db.iterDatoms({ index: 'aevt', components: [':item/tag'] })))).toEqual(tags);
+        expect(ev(await all(db.iterDatoms({ index: 'aevt', components: [':item/tag'], chunk: 97 })))).toEqual(tags);
+        expect(ev(await all(db.iterIndexRange({ attr: ':item/n', chunk: 64 })))).toEqual(ns);
+        expect(ev(await all(db.iterDatoms({ index: 'aevt', components: [':item/tag'], offset: 123, limit: 333, chunk: 50 })))).toEqual(tags.slice(123, 456));
+        // The log: every transaction once, in order (whole, it is above the limit too).
+        const txs = await all(conn.iterTxRange());
+        expect(txs.map((x) => x.t)).toEqual(Array.from({ length: db.t }, (_, i) => i + 1));
+        expect(txs[2]).toEqual((await conn.txRange({ start: 3, end: 4 }))[0]);
+        expect(txs.flatMap((x) => x.data).filter((d) => d.a === ':item/tag')).toHaveLength(tags.length);
+      });
+
+      test('a transaction between pages changes nothing of an iteration', async () => {
+        const { conn, ids, db } = await catalogue();
+        const t = db.t;
+        const before = {
+          current: await db.datoms('aevt', ':item/score'),
+          history: await db.history().datoms('aevt', ':item/score'),
+          asOf: await db.asOf(9).datoms('avet', ':item/score'),
+        };
+        const iterations = {
+          current: db.iterDatoms({ index: 'aevt', components: [':item/score'], chunk: 7 }),
+          history: db.history().iterDatoms({ index: 'aevt', components: [':item/score'], chunk: 7 }),
+          asOf: db.asOf(9).iterDatoms({ index: 'avet', components: [':item/score'], chunk: 7 }),
+        };
+        const log = conn.iterTxRange({ start: 2, chunk: 2 });
+        const got: Record<string, unknown[]> = { current: [], history: [], asOf: [], log: [] };
+        // The first page of each, then transactions that touch every range, then the rest.
+        for (const [k, it] of Object.entries(iterations)) got[k]!.push((await it.next()).value);
+        got.log!.push(((await log.next()).value as { t: number }).t);
+        await conn.transact([[':db/retract', ids[1]!, ':item/score', 10 * SCORE_ROUNDS + 1], [':db/add', ids[2]!, ':item/score', -5], [':db/add', ids[40]!, ':item/score', 1000]]);
+        await conn.transact([{ 'item/n': -1, 'item/score': -1 }]);
+        expect((await conn.db()).t).toBe(t + 2);
+        for (const [k, it] of Object.entries(iterations)) got[k]!.push(...await all({ [Symbol.asyncIterator]: () => it }));
+        for await (const x of log) got.log!.push(x.t);
+        expect(got.current).toEqual(before.current);
+        expect(got.history).toEqual(before.history);
+        expect(got.asOf).toEqual(before.asOf);
+        expect(got.log).toEqual(Array.from({ length: t - 1 }, (_, i) => i + 2));
+        // A new value sees the new transactions.
+        expect(await (await conn.db()).datoms('aevt', ':item/score')).not.toEqual(before.current);
+      });
+
+      test('txRange: offset and limit count transactions; iterTxRange from a Date', async () => {
+        const { conn, db } = await catalogue();
+        expect((await conn.txRange({ offset: 7, limit: 3 })).map((x) => x.t)).toEqual([8, 9, 10]);
+        expect((await conn.txRange({ start: 9, limit: -1 })).map((x) => x.t)).toEqual([9, 10, 11]);
+        expect((await conn.txRange({ start: 2, limit: 1 })).map((x) => x.t)).toEqual([2]);
+        expect(await conn.txRange({ limit: 0 })).toEqual([]);
+        expect(await conn.txRange({ offset: 1000 })).toEqual([]);
+        expect(await conn.txRange({ start: 9, end: 11, offset: 1 })).toEqual(await conn.txRange({ start: 10, end: 11 }));
+        const instant = (await conn.txRange({ start: 8, end: 9 }))[0]!.data.find((d) => d.a === ':db/txInstant')!.v as Date;
+        expect((await all(conn.iterTxRange({ start: instant, chunk: 1 }))).map((x) => x.t)).toEqual([8, 9, 10, 11]);
+        expect((await all(conn.iterTxRange({ start: 8, end: 11, chunk: 2, offset: 1 }))).map((x) => x.t)).toEqual([9, 10]);
+        expect((await all(conn.iterTxRange({ start: 8, limit: 3, chunk: 2 }))).map((x) => x.t)).toEqual([8, 9, 10]);
+        expect(db.t).toBe(11);
+      });
+
+      test('a page resumes after a datom of any value type', async () => {
+        const conn = await freshDb('cursor-types');
+        await conn.transact(TYPES_SCHEMA);
+        const r = await conn.transact([0, 1, 2].map((i) => ({ 'db/id': `t${i}`, 'v/id': `t${i}` })));
+        await conn.transact([0, 1, 2, 3].map((i) => ({
+          'v/string': `s${i % 2}`, 'v/long': i % 2, 'v/bignum': 2n ** 62n + BigInt(i % 2), 'v/double': i % 2 ? -Infinity : 0.5,
+          'v/boolean': i % 2 === 0, 'v/instant': new Date(Date.UTC(2024, 0, 1 + (i % 2))), 'v/keyword': `:k/v${i % 2}`,
+          'v/uuid': `6f1e0c8e-3c9a-4b8e-9d3e-1f2a3b4c5d6${i % 2}`, 'v/bigint': 10n ** 30n + BigInt(i % 2),
+          'v/bigdec': BigDec.parse(`1.5${i % 2}`), 'v/tuple': ['a', i % 2], 'v/ref': r.tempids[`t${i % 3}`],
+        })));
+        const db = await conn.db();
+        for (const attr of TYPES_SCHEMA.map((a) => a['db/ident']).filter((a) => a !== ':v/id')) {
+          const whole = await db.datoms('avet', attr);
+          expect([attr, whole.length]).toEqual([attr, 4]);
+          expect([attr, await all(db.iterDatoms({ index: 'avet', components: [attr], chunk: 1 }))]).toEqual([attr, whole]);
+          expect([attr, await all(db.history().iterDatoms({ index: 'aevt', components: [attr], chunk: 1 }))]).toEqual([attr, await db.history().datoms('aevt', attr)]);
+        }
+        const refs = await db.datoms('vaet', r.tempids.t0);
+        expect(await all(db.iterDatoms({ index: 'vaet', components: [r.tempids.t0], chunk: 1 }))).toEqual(refs);
+      });
+
+      test('invalid arguments are incorrect, naming the field', async () => {
+        const { conn, db } = await catalogue();
+        const cases: Array<[string, () => Promise<unknown>, string, string]> = [
+          ['negative offset', () => db.datoms({ index: 'eavt', offset: -1 }), 'datoms/invalid-offset', 'offset'],
+          ['fractional offset', () => db.indexRange({ attr: ':item/n', offset: 0.5 }), 'datoms/invalid-offset', 'offset'],
+          ['limit -2', () => db.datoms({ index: 'eavt', limit: -2 }), 'datoms/invalid-limit', 'limit'],
+          ['limit as text', () => db.indexRange({ attr: ':item/n', limit: '5' as never }), 'datoms/invalid-limit', 'limit'],
+          ['no index', () => db.datoms({} as never), 'datoms/invalid-index', 'index'],
+          ['unknown index', () => db.datoms({ index: 'xyz' as never }), 'datoms/invalid-index', 'index'],
+          ['components not an array', () => db.datoms({ index: 'aevt', components: ':item/n' as never }), 'datoms/invalid-arguments', 'components'],
+          ['unknown field', () => db.datoms({ index: 'eavt', limt: 5 } as never), 'datoms/invalid-arguments', 'limt'],
+          ['map and components', () => (db.datoms as (...a: unknown[]) => Promise<unknown>)({ index: 'eavt' }, 1), 'datoms/invalid-arguments', 'args'],
+          ['no attr', () => db.indexRange({ start: 1 } as never), 'datoms/invalid-arguments', 'attr'],
+          ["Datomic's attrid", () => db.indexRange({ attrid: ':item/n' } as never), 'datoms/invalid-arguments', 'attrid'],
+          ['chunk 0', () => all(db.iterDatoms({ index: 'eavt', chunk: 0 })), 'datoms/invalid-chunk', 'chunk'],
+          ['iterator limit', () => all(db.iterIndexRange({ attr: ':item/n', limit: -5 })), 'datoms/invalid-limit', 'limit'],
+          ['iterator without index', () => all(db.iterDatoms({ components: [] } as never)), 'datoms/invalid-index', 'index'],
+          ['txRange limit', () => conn.txRange({ limit: -2 }), 'datoms/invalid-limit', 'limit'],
+          ['iterTxRange offset', () => all(conn.iterTxRange({ offset: -1 })), 'datoms/invalid-offset', 'offset'],
+          ['iterTxRange chunk', () => all(conn.iterTxRange({ chunk: 1.5 })), 'datoms/invalid-chunk', 'chunk'],
+          ['iterTxRange unknown field', () => all(conn.iterTxRange({ strat: 3 } as never)), 'datoms/invalid-arguments', 'strat'],
+        ];
+        for (const [what, call, code, field] of cases) {
+          const e = await caught(call());
+          expect([what, e.category, e.code, e.data.field]).toEqual([what, 'incorrect', code, field]);
+          expect([what, e.message.includes(field)]).toEqual([what, true]);
+        }
+        // Things only the database can tell: the same anomaly as the other forms.
+        expect((await caught(all(db.iterDatoms({ index: 'aevt', components: [':no/such'] })))).code).toBe('db.error/not-an-attribute');
+        expect((await caught(db.indexRange({ attr: ':no/such' }))).code).toBe('db.error/not-an-attribute');
       });
     });
 

@@ -8,11 +8,15 @@ defineClientContract('in-process (reference)', async () => {
   return { client, close: () => client.close() };
 });
 
+// A small row limit, so the paging cases walk answers larger than one answer may be.
+const MAX_RESULT_ROWS = 250;
+
 defineClientContract('remote over HTTP', async () => {
-  const system = await startSystem();
+  const system = await startSystem({ node: { limits: { maxResultRows: MAX_RESULT_ROWS } } });
   const client = createClient({ endpoint: system.url, accessKey: system.adminKey });
   return {
     client,
+    maxResultRows: MAX_RESULT_ROWS,
     close: async () => {
       await client.close();
       await system.close();

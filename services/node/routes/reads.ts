@@ -7,14 +7,15 @@
  *   POST /v1/databases/:name/q           { query, args?, inputs?, timeout?, offset?, limit? } → { result }
  *   POST /v1/databases/:name/pull        { selector, eid }          → { result }
  *   POST /v1/databases/:name/pull-many   { selector, eids }         → { result }
- *   POST /v1/databases/:name/datoms      { index, components? }     → { datoms }
- *   POST /v1/databases/:name/index-range { attr, start?, end? }     → { datoms }
- *   POST /v1/databases/:name/tx-range    { start?, end? }           → { txs: [{ t, data }] }
+ *   POST /v1/databases/:name/datoms      { index, components?, offset?, limit?, after? } → { datoms }
+ *   POST /v1/databases/:name/index-range { attr, start?, end?, offset?, limit?, after? } → { datoms }
+ *   POST /v1/databases/:name/tx-range    { start?, end?, offset?, limit?, asOfT? } → { txs: [{ t, data }], basisT }
  *   POST /v1/databases/:name/with        { txData }                 → { t, basisT, txData, tempids, instant }
  *   POST /v1/databases/:name/stats       {}                         → { datoms, attrs, t }
  *   POST /v1/databases/:name/sync        { t? }                     → { t }
  */
 import { Router } from 'express';
+import type { PageArgs } from '../../engine/api';
 import { incorrect } from '../../engine/errors';
 import { fromWire } from '../../engine/wire';
 import { authorize, principalOf, type Principal } from '../auth';
@@ -76,14 +77,14 @@ export function readRoutes(ctx: RouteContext): Router {
     readable(res, name);
     const body = bodyOf(req);
     const components = (arrayField(body, 'components') ?? []).map((x) => fromWire(x));
-    send(res, { datoms: await ctx.ops.datoms(name, spec(body), wireField(body, 'index', true), components) });
+    send(res, { datoms: await ctx.ops.datoms(name, spec(body), wireField(body, 'index', true), components, pageOf(body)) });
   }));
 
   r.post('/databases/:name/index-range', route(async (req, res) => {
     const name = req.params.name!;
     readable(res, name);
     const body = bodyOf(req);
-    const datoms = await ctx.ops.indexRange(name, spec(body), wireField(body, 'attr', true), wireField(body, 'start'), wireField(body, 'end'));
+    const datoms = await ctx.ops.indexRange(name, spec(body), wireField(body, 'attr', true), wireField(body, 'start'), wireField(body, 'end'), pageOf(body));
     send(res, { datoms });
   }));
 
@@ -91,8 +92,8 @@ export function readRoutes(ctx: RouteContext): Router {
     const name = req.params.name!;
     readable(res, name);
     const body = bodyOf(req);
-    const txs = await ctx.ops.txRange(name, intField(body, 'basisT'), wireField(body, 'start'), wireField(body, 'end'));
-    send(res, { txs });
+    const page = { offset: body.offset, limit: body.limit, asOfT: intField(body, 'asOfT') };
+    send(res, await ctx.ops.txRange(name, intField(body, 'basisT'), wireField(body, 'start'), wireField(body, 'end'), page));
   }));
 
   r.post('/databases/:name/with', route(async (req, res) => {
@@ -115,6 +116,14 @@ export function readRoutes(ctx: RouteContext): Router {
   }));
 
   return r;
+}
+
+/**
+ * The page fields of datoms and index-range: `offset`, `limit` and `after` (the last datom of the
+ * page before), checked by the engine (services/engine/api.ts) as for the in-process client.
+ */
+function pageOf(body: Body): PageArgs {
+  return { offset: body.offset, limit: body.limit, after: wireField(body, 'after') };
 }
 
 /** A query input: `{ "#db": { name?, basisT?, … } }` is a database value, anything else a value. */
