@@ -159,7 +159,7 @@ export async function* paged<T>(walk: Walk, fetch: (offset: number, limit: numbe
     }
     for (const x of items) yield x;
     remaining -= items.length;
-    if (items.length < n || items.length === 0) return;
+    if (items.length < n) return;
     offset = 0;
     last = items[items.length - 1];
   }
