@@ -332,6 +332,28 @@ export class SortedSet<T> {
     return this.root.size;
   }
 
+  /**
+   * How many nodes this tree has, and how many of them are the very objects of `other`'s tree
+   * (structural sharing between versions; for diagnostics and tests).
+   */
+  sharing(other: SortedSet<T>): { nodes: number; shared: number } {
+    const theirs = new Set<Node<T>>();
+    const collect = (n: Node<T>): void => {
+      theirs.add(n);
+      if (!n.leaf) for (const c of n.children) collect(c);
+    };
+    collect(other.root);
+    let nodes = 0;
+    let shared = 0;
+    const walk = (n: Node<T>): void => {
+      nodes++;
+      if (theirs.has(n)) shared++;
+      if (!n.leaf) for (const c of n.children) walk(c);
+    };
+    walk(this.root);
+    return { nodes, shared };
+  }
+
   /** Adds a key; with an edit token, nodes owned by that batch are mutated in place. */
   insert(key: T, edit: Edit | null = null): SortedSet<T> {
     const nodes = insertInto(this.root, key, this.cmp, edit);
