@@ -279,10 +279,12 @@ export function buildProgram(io: CliIO, run: (fn: (s: Session, cmd: Command) => 
       const dbName = cmd.args[0] as string;
       const o = cmd.opts<{ start?: string; end?: string; format: Format }>();
       const conn = await s.sdk.connect(dbName);
-      const txs = await conn.txRange({
+      // Page by page, so a long log is not refused by the node's row limit.
+      const txs = [];
+      for await (const tx of conn.iterTxRange({
         ...(o.start !== undefined ? { start: parseTimePoint('--start', o.start) } : {}),
         ...(o.end !== undefined ? { end: parseTimePoint('--end', o.end) } : {}),
-      });
+      })) txs.push(tx);
       if (o.format === 'json') s.out(json(txs));
       else if (o.format === 'edn') s.out(ednLines(txs));
       else s.out(table(['t', 'e', 'a', 'v', 'tx', 'added'], txs.flatMap((tx) => datomRows(tx.data).map((r) => [tx.t, ...r]))));
