@@ -105,6 +105,7 @@ export interface DbFilter {
 }
 
 const NO_FILTER: DbFilter = { asOfT: null, sinceT: null, history: false };
+const NO_SCAN_OPTIONS: ScanOptions = {};
 
 /** Where a page of an index read starts (see Db.scanRange). */
 export interface ScanOptions {
@@ -333,32 +334,9 @@ export class Db {
 
   /** Calls fn for every datom of `index` between two probes, honouring the filters. */
   forRange(index: IndexName, lo: Probe<Datom>, hi: Probe<Datom>, fn: (d: Datom) => boolean | void): void {
-    const f = this.filter;
-    const cur = this.state.current[index];
-    if (f === NO_FILTER || (f.asOfT === null && f.sinceT === null && !f.history)) {
-      cur.forRange(lo, hi, fn);
-      return;
-    }
-    const hist = this.state.history[index];
-    const { maxTx, minTx, byTx } = this.txWindow(hist);
-    if (byTx) {
-      cur.forRange(lo, hi, (d) => (d.tx <= maxTx && d.tx > minTx ? fn(d) : undefined));
-      return;
-    }
-    const events = mergeSorted(cur.rangeToArray(lo, hi), expandHistory(hist.rangeToArray(lo, hi)), HISTORY_ORDER[index]);
-    if (f.history) {
-      for (const d of events) if (d.tx <= maxTx && d.tx > minTx && fn(d) === false) return;
-      return;
-    }
-    // asOf: for each (e, a, v) the last event at or before the basis decides.
-    const same = CURRENT_ORDER[index];
-    for (let i = 0; i < events.length; i++) {
-      const d = events[i]!;
-      const next = events[i + 1];
-      if (next !== undefined && same(d, next) === 0 && next.tx <= maxTx) continue;
-      if (d.tx > maxTx) continue;
-      if (d.added && d.tx > minTx && fn(d) === false) return;
-    }
+    // Filtered values merge the current and history indexes lazily: a caller that stops early
+    // (firstDatom, a limit) reads only what it used, and nothing is copied into arrays.
+    this.scanRange(index, lo, hi, NO_SCAN_OPTIONS, fn);
   }
 
   /**
@@ -596,30 +574,6 @@ function componentOf(index: IndexName, d: Datom, i: number): unknown {
     case 'avet': return i === 0 ? d.a : i === 1 ? d.v : d.e;
     case 'vaet': return i === 0 ? d.v : i === 1 ? d.a : d.e;
   }
-}
-
-/** History records in index order → the assertion and retraction datoms each stands for, in order. */
-function expandHistory(records: Datom[]): Datom[] {
-  const out: Datom[] = new Array(records.length * 2);
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i] as Retraction;
-    out[2 * i] = r.assertion();
-    out[2 * i + 1] = r;
-  }
-  return out;
-}
-
-function mergeSorted(a: Datom[], b: Datom[], cmp: (x: Datom, y: Datom) => number): Datom[] {
-  if (b.length === 0) return a;
-  if (a.length === 0) return b;
-  const out: Datom[] = new Array(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length && j < b.length) out[k++] = cmp(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!;
-  while (i < a.length) out[k++] = a[i++]!;
-  while (j < b.length) out[k++] = b[j++]!;
-  return out;
 }
 
 /** ':ns/name' for keyword-like input (Keyword, ':ns/name', 'ns/name'), else undefined. */
