@@ -554,8 +554,10 @@ function resolveTempids(db: Db, ops: readonly Op[]): { ids: Map<string, number>;
  * Applies a transaction's datoms (assertions and retractions, all with the same tx) to a state.
  * Used by transact and by replay from the log, so both build the same value.
  */
-export function applyDatoms(state: DbState, datoms: readonly Datom[], instant: number): DbState {
-  const edit = new Edit();
+export function applyDatoms(state: DbState, datoms: readonly Datom[], instant: number, batch?: Edit): DbState {
+  // A replay passes one edit for many transactions: nodes it created are updated in place by
+  // the later ones, which is safe only because nobody sees the values in between.
+  const edit = batch ?? new Edit();
   let { eavt, aevt, avet, vaet } = state.current;
   let h = state.history;
   let heavt = h.eavt, haevt = h.aevt, havet = h.avet, hvaet = h.vaet;
@@ -589,7 +591,7 @@ export function applyDatoms(state: DbState, datoms: readonly Datom[], instant: n
       }
     }
   }
-  edit.live = false;
+  if (batch === undefined) edit.live = false;
   const t = tx === -1 ? state.t + 1 : txToT(tx);
   const entry: TxLogEntry = { t, tx: tToTx(t), instant, data: datoms };
   const current: Indexes = { eavt, aevt, avet, vaet };
@@ -598,7 +600,7 @@ export function applyDatoms(state: DbState, datoms: readonly Datom[], instant: n
     t,
     current,
     history: heavt === h.eavt && hvaet === h.vaet ? h : { eavt: heavt, aevt: haevt, avet: havet, vaet: hvaet },
-    log: state.log.insert(entry),
+    log: state.log.insert(entry, batch ?? null),
     schema,
     maxEid,
     lastInstant: Math.max(instant, state.lastInstant),

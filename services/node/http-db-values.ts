@@ -16,6 +16,7 @@ import type { Db as EngineDb } from '../engine/db';
 import { emptyDb, Db } from '../engine/db';
 import { describeValue, incorrect } from '../engine/errors';
 import { applyDatoms, transact } from '../engine/transact';
+import { Edit } from '../engine/btree';
 import { fromWire } from '../engine/wire';
 import type { Databases } from './databases';
 import type { DatabaseHost } from './transactor';
@@ -189,6 +190,9 @@ export class DbValues {
 /** The unfiltered value at t, replayed from the log a later value carries. */
 export function rebuildAt(later: EngineDb, t: number): EngineDb {
   let state = emptyDb().state;
-  for (const entry of later.unfiltered().txRange(null, t + 1)) state = applyDatoms(state, entry.data, entry.instant);
+  // Nobody sees the values in between: one edit lets the replay update its own nodes in place.
+  const edit = new Edit();
+  for (const entry of later.unfiltered().txRange(null, t + 1)) state = applyDatoms(state, entry.data, entry.instant, edit);
+  edit.live = false;
   return new Db(state);
 }

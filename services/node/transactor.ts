@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { Datom, tToTx } from '../engine/datom';
 import { Db, emptyDb } from '../engine/db';
 import { busy, DatalithError, incorrect, isDatalithError, notFound, unavailable } from '../engine/errors';
+import { Edit } from '../engine/btree';
 import { applyDatoms, transact, type TxReport } from '../engine/transact';
 import { fromWire, toWire } from '../engine/wire';
 import type { Value } from '../engine/values';
@@ -220,6 +221,8 @@ export class DatabaseHost {
 
   private applyEntry(entry: LogEntry): void {
     let state = this.current.state;
+    // One edit for the whole entry: its transactions update the nodes they created in place.
+    const edit = new Edit();
     for (const tx of entry.txs) {
       if (tx.t <= state.t) continue;
       if (tx.txId === DELETED_TX_ID) {
@@ -230,10 +233,11 @@ export class DatabaseHost {
         throw new DatalithError('fault', `Log of database ${this.name} has a gap: expected t ${state.t + 1}, found ${tx.t}`, 'log/gap');
       }
       const decoded = decodeTx(tx.t, tx.payload);
-      state = applyDatoms(state, decoded.datoms, decoded.instant);
+      state = applyDatoms(state, decoded.datoms, decoded.instant, edit);
       this.remember(tx.txId, { t: tx.t, tempids: decoded.tempids });
       for (const r of decoded.refused) this.rememberRefusal(r);
     }
+    edit.live = false;
     if (state !== this.current.state) {
       this.observer?.caughtUp(state.t - this.current.t);
       this.current = new Db(state);

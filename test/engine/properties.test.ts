@@ -12,6 +12,7 @@ import { Db, emptyDb } from '../../services/engine/db';
 import { tToTx, type Datom } from '../../services/engine/datom';
 import { DatalithError } from '../../services/engine/errors';
 import { applyDatoms } from '../../services/engine/transact';
+import { Edit } from '../../services/engine/btree';
 import { datomSet, dbWith, tx, type TxReport } from './helpers';
 
 const SCHEMA = `[{:db/ident :p/id :db/valueType :db.type/long :db/cardinality :db.cardinality/one :db/unique :db.unique/identity}
@@ -170,6 +171,35 @@ describe('random transaction sequences', () => {
         expect(datomSet(all(replayed))).toEqual(datomSet(all(final)));
         expect(datomSet(all(replayed.history()))).toEqual(datomSet(all(final.history())));
         expect(replayed.state.maxEid).toBe(final.state.maxEid);
+      }),
+      RUNS,
+    );
+  });
+
+  test('a replay that shares one edit across transactions (as a node replays a log entry) builds the same value', () => {
+    fc.assert(
+      fc.property(txsArb, fc.integer({ min: 1, max: 4 }), (txs, perEdit) => {
+        const { final } = run(txs);
+        let state = emptyDb().state;
+        let edit = new Edit();
+        const entries = final.txRange();
+        entries.forEach((entry, i) => {
+          if (i % perEdit === 0) {
+            edit.live = false;
+            edit = new Edit();
+          }
+          state = applyDatoms(state, entry.data, entry.instant, edit);
+        });
+        edit.live = false;
+        const replayed = new Db(state);
+        expect(replayed.t).toBe(final.t);
+        for (const index of ['eavt', 'aevt', 'avet', 'vaet'] as const) {
+          expect(datomSet(replayed.datoms(index))).toEqual(datomSet(final.datoms(index)));
+          expect(datomSet(replayed.history().datoms(index))).toEqual(datomSet(final.history().datoms(index)));
+        }
+        expect(replayed.txRange().map((e) => [e.t, e.instant, datomSet(e.data)])).toEqual(entries.map((e) => [e.t, e.instant, datomSet(e.data)]));
+        expect(replayed.state.maxEid).toBe(final.state.maxEid);
+        expect(replayed.schema.attrs.size).toBe(final.schema.attrs.size);
       }),
       RUNS,
     );
