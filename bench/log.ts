@@ -25,6 +25,7 @@ import { Pool } from 'undici';
 import { startFaultProxy } from '../services/local/fault-proxy';
 import { createDynamoClient, ensureTables, LogStore, CatalogStore, spawnDynaliteProcess } from '../services/node/storage';
 import { median } from './data';
+import { DatabaseHost } from '../services/node/transactor';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = 64;
@@ -152,6 +153,22 @@ async function meanBatch(dynamo: DynamoDBClient, name: string): Promise<number> 
   return txs / entries.length;
 }
 
+/** The transactor with no HTTP in front: `callers` loops transacting into a fresh database. */
+async function transactorAlone(dynamo: DynamoDBClient, callers: number): Promise<{ perSecond: number; cpuPerTx: number; callers: number }> {
+  const rec = await new CatalogStore(dynamo).createDatabase(`alone-${process.pid}`);
+  const host = new DatabaseHost('alone', rec.id, new LogStore(dynamo));
+  await host.transact(SCHEMA);
+  let k = 0;
+  const call = async (): Promise<void> => {
+    await host.transact([{ 'event/id': randomUUID(), 'event/n': k++ }], randomUUID());
+  };
+  await load(callers, call); // warm up
+  const c0 = process.cpuUsage();
+  const run = await load(callers, call);
+  const c = process.cpuUsage(c0);
+  return { perSecond: run.perSecond, cpuPerTx: (c.user + c.system) / run.count, callers };
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'datalith-bench-log-'));
   const storage = await spawnDynaliteProcess({ dir: path.join(dir, 'storage') });
@@ -214,6 +231,12 @@ async function main(): Promise<void> {
     const nodePerNoop = ((c1[0] - c0[0]) * 1e6) / health.count;
     const ceiling = (os.cpus().length * 1e6) / (othersPerTx + nodePerNoop);
     console.log(`   bound: ${othersPerTx.toFixed(0)} µs of load generator and storage CPU per transaction, plus the node's ${nodePerNoop.toFixed(0)} µs for any request, on ${os.cpus().length} cores → at most ${ceiling.toFixed(0)} tx/s if the transaction itself were free: ${(ceiling / health.perSecond).toFixed(2)}× health`);
+
+    // And what the transaction itself costs: the transactor alone (no HTTP) in this process,
+    // against the same storage, with as many concurrent callers as the batches above held.
+    const alone = await transactorAlone(direct, Math.max(1, Math.round(batch2)));
+    const nodeBound = 1e6 / (nodePerNoop + alone.cpuPerTx);
+    console.log(`   transactor alone (no HTTP, ${alone.callers} callers): ${alone.perSecond.toFixed(0)} tx/s at ${alone.cpuPerTx.toFixed(0)} µs of CPU per transaction → a node's one thread, with HTTP as cheap as a no-op, could do at most ${nodeBound.toFixed(0)} tx/s: ${(nodeBound / health.perSecond).toFixed(2)}× health`);
     await cf.close();
     fastNode.proc.kill('SIGTERM');
     await new Promise((r) => fastNode.proc.once('exit', r));
