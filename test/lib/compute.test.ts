@@ -57,13 +57,13 @@ describe.each(each)('%s: health checks', (_name, t) => {
 });
 
 describe('group sizes and placement', () => {
-  test('solo: one t3.small (1/1/1) with standard credits, in a public subnet with a public address', () => {
+  test('solo: one t4g.small (1/1/1) with standard credits, in a public subnet with a public address', () => {
     const { resource } = onlyResource(system.solo, 'AWS::AutoScaling::AutoScalingGroup');
     expect(resource.Properties).toMatchObject({ MinSize: '1', MaxSize: '1', AutoScalingGroupName: 'datalith-solo-nodes' });
     expect(resource.Properties.DesiredCapacity ?? '1').toBe('1');
     system.solo.hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({
-        InstanceType: 't3.small',
+        InstanceType: 't4g.small',
         CreditSpecification: { CpuCredits: 'standard' },
         NetworkInterfaces: [Match.objectLike({ AssociatePublicIpAddress: true, DeviceIndex: 0 })],
       }),
@@ -99,7 +99,7 @@ describe('group sizes and placement', () => {
     system.production.resourceCountIs('AWS::EC2::NatGateway', 2);
     const lt = onlyResource(system.production, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData;
     expect(lt.NetworkInterfaces).toEqual([expect.objectContaining({ AssociatePublicIpAddress: false, DeviceIndex: 0 })]);
-    expect(lt.InstanceType).toBe('m6i.large');
+    expect(lt.InstanceType).toBe('m7g.large');
     expect(lt.Monitoring).toEqual({ Enabled: true });
   });
 
@@ -171,7 +171,8 @@ describe.each(each)('%s: the node', (name, t) => {
     const imageParameter = Object.values(t.toJSON().Parameters as Record<string, { Default: string }>).find((p) =>
       p.Default.startsWith('/aws/service/ami-amazon-linux-latest/'),
     );
-    expect(imageParameter?.Default).toMatch(/al2023-ami-kernel-[\d.]+-x86_64$/);
+    // The default instance types are Graviton: the image follows their architecture.
+    expect(imageParameter?.Default).toMatch(/al2023-ami-kernel-[\d.]+-arm64$/);
     expect(lt.ImageId).toEqual({ Ref: expect.stringMatching(/al2023/) });
   });
 
@@ -433,5 +434,20 @@ describe('alarm topic', () => {
     t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
       NotificationConfigurations: [Match.objectLike({ TopicARN: alarmTopicArn })],
     });
+  });
+});
+
+describe('the machine image follows the instance type', () => {
+  test('an x86 instance type gets the x86_64 Amazon Linux 2023 image, with the same user data', () => {
+    const app = newApp();
+    const stacks = buildSystem(app, { overrides: { solo: { instanceType: 't3.small' } } });
+    const t = Template.fromStack(stacks.solo);
+    const image = Object.values(t.toJSON().Parameters as Record<string, { Default: string }>).find((p) =>
+      p.Default.startsWith('/aws/service/ami-amazon-linux-latest/'),
+    );
+    expect(image?.Default).toMatch(/al2023-ami-kernel-[\d.]+-x86_64$/);
+    const lt = onlyResource(t, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData;
+    expect(lt.InstanceType).toBe('t3.small');
+    expect(userDataOf(t)).toContain('dnf install -y nodejs20 ');
   });
 });

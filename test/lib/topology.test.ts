@@ -2,9 +2,9 @@ import { App } from 'aws-cdk-lib';
 import { computeProps, optionsFromContext } from '../../lib';
 
 describe('topology presets', () => {
-  test('solo: one t3.small, no NAT; production: 2..4 nodes with NAT', () => {
+  test('solo: one t4g.small, no NAT; production: 2..4 nodes with NAT', () => {
     expect(computeProps('solo')).toMatchObject({
-      instanceType: 't3.small', minNodes: 1, desiredNodes: 1, maxNodes: 1, natGateways: 0, nodePort: 8080,
+      instanceType: 't4g.small', minNodes: 1, desiredNodes: 1, maxNodes: 1, natGateways: 0, nodePort: 8080,
       nodeEntry: 'services/node/main.ts',
     });
     expect(computeProps('production')).toMatchObject({ minNodes: 2, desiredNodes: 2, maxNodes: 4, natGateways: 2 });
@@ -13,7 +13,7 @@ describe('topology presets', () => {
   test('overrides replace preset values; undefined overrides do not', () => {
     expect(computeProps('production', 'datalith', { maxNodes: 6, instanceType: undefined })).toMatchObject({
       maxNodes: 6,
-      instanceType: 'm6i.large',
+      instanceType: 'm7g.large',
     });
   });
 });
