@@ -119,7 +119,7 @@ export class NodeOperations {
    * Runs a query and answers the JSON text of `{ result }`: on a query worker when the node has
    * them, else here. Result limits apply (rows, bytes: docs/limits.md).
    */
-  async qText(query: unknown, inputs: readonly QueryInput[], opts: QueryOptions): Promise<string> {
+  async qText(query: unknown, inputs: readonly QueryInput[], opts: QueryOptions, signal?: AbortSignal): Promise<string> {
     const timeout = this.queryTimeout(opts.timeout);
     const jobInputs: JobInput[] = await Promise.all(inputs.map(async (x): Promise<JobInput> => ('db' in x ? { db: await this.jobDb(x.db.name, x.db.spec) } : { value: toWire(x.value) })));
     return this.runRead({
@@ -130,14 +130,14 @@ export class NodeOperations {
       limit: opts.limit,
       maxResultRows: this.opts.limits.maxResultRows,
       maxResponseBytes: this.opts.limits.maxResponseBytes,
-    });
+    }, signal);
   }
 
   /**
    * A pull (one entity) or pull-many (an array) answered as the JSON text of `{ result }`: on a
    * query worker when the node has them (under the default query timeout), else here.
    */
-  async pullText(kind: 'pull' | 'pull-many', name: string, spec: DbSpec, selector: unknown, target: unknown): Promise<string> {
+  async pullText(kind: 'pull' | 'pull-many', name: string, spec: DbSpec, selector: unknown, target: unknown, signal?: AbortSignal): Promise<string> {
     if (kind === 'pull-many') {
       if (!Array.isArray(target)) throw incorrect('pull/invalid-eids', 'pullMany expects an array of entity identifiers');
       checkRows(target.length, this.opts.limits.maxResultRows, 'pull/too-many-eids', 'pull fewer entities per call');
@@ -150,7 +150,7 @@ export class NodeOperations {
       timeout: this.opts.limits.defaultQueryTimeoutMs,
       maxResultRows: this.opts.limits.maxResultRows,
       maxResponseBytes: this.opts.limits.maxResponseBytes,
-    });
+    }, signal);
   }
 
   /** The node's own view of a database for a job: it exists, which creation it is, how far it is. */
@@ -159,9 +159,13 @@ export class NodeOperations {
     return { name, dbId: host.dbId, minT: host.db.t, spec: encodeSpec(spec) };
   }
 
-  private runRead(job: ReadJob): Promise<string> {
+  /**
+   * Runs a read job on a query worker, or here without them. `signal` aborts when the request's
+   * client has gone away: the job is cancelled (docs/adr/007-query-workers.md, "Cancellation").
+   */
+  private runRead(job: ReadJob, signal?: AbortSignal): Promise<string> {
     const pool = this.opts.queryWorkers;
-    return pool ? pool.run(job) : runReadJob(this.databases, this.values, job);
+    return pool ? pool.run(job, signal) : runReadJob(this.databases, this.values, job, signal);
   }
 
   /** Refuses a datoms-like answer above the row limit (docs/limits.md). */
@@ -226,13 +230,13 @@ export class NodeOperations {
    * instant }` (`instant` lets the client name the result in later requests): on a query worker
    * when the node has them (under the default query timeout), else here.
    */
-  async withText(name: string, spec: DbSpec, txData: unknown): Promise<string> {
-    return this.runRead({ kind: 'with', db: await this.jobDb(name, spec), txData: toWire(txData), ...this.valueJobLimits() });
+  async withText(name: string, spec: DbSpec, txData: unknown, signal?: AbortSignal): Promise<string> {
+    return this.runRead({ kind: 'with', db: await this.jobDb(name, spec), txData: toWire(txData), ...this.valueJobLimits() }, signal);
   }
 
   /** The statistics of a database value (`{ datoms, attrs, t }`) as JSON text: on a query worker when the node has them, else here. */
-  async statsText(name: string, spec: DbSpec): Promise<string> {
-    return this.runRead({ kind: 'stats', db: await this.jobDb(name, spec), ...this.valueJobLimits() });
+  async statsText(name: string, spec: DbSpec, signal?: AbortSignal): Promise<string> {
+    return this.runRead({ kind: 'stats', db: await this.jobDb(name, spec), ...this.valueJobLimits() }, signal);
   }
 
   private valueJobLimits(): { timeout: number; maxResponseBytes: number } {

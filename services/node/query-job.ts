@@ -14,7 +14,7 @@ import { publicDatom } from '../engine/api';
 import { pullManySelector, pullSelector } from '../engine/pull';
 import { q as engineQ } from '../engine/query';
 import { transact } from '../engine/transact';
-import { incorrect, unavailable } from '../engine/errors';
+import { incorrect, interrupted, unavailable } from '../engine/errors';
 import { fromWire, toWire } from '../engine/wire';
 import type { Databases } from './databases';
 import type { DbSpec, DbValues } from './http-db-values';
@@ -105,26 +105,39 @@ async function hostFor(databases: Databases, name: string, dbId: string): Promis
   return host;
 }
 
-/** The value a job names; `exact`: unfiltered at exactly the basis (see DbValues.resolve). */
-async function resolveDb(databases: Databases, values: DbValues, x: JobDbInput, exact = false) {
+/**
+ * The value a job names; `exact`: unfiltered at exactly the basis (see DbValues.resolve). Checks
+ * `signal` once the value is at hand: a job whose client went away meanwhile is not evaluated.
+ */
+async function resolveDb(databases: Databases, values: DbValues, x: JobDbInput, exact = false, signal?: AbortSignal) {
   const host = await hostFor(databases, x.name, x.dbId);
   await host.awaitBasis(x.minT);
-  return (await values.resolve(x.name, decodeSpec(x.spec), { exact })).db;
+  const { db } = await values.resolve(x.name, decodeSpec(x.spec), { exact });
+  if (signal?.aborted) throw clientGone();
+  return db;
 }
 
-/** Evaluates a job; answers JSON text in the wire encoding. */
-export async function runReadJob(databases: Databases, values: DbValues, job: ReadJob): Promise<string> {
+/** A job whose client went away before it was evaluated (nobody reads the answer). */
+export function clientGone() {
+  return interrupted('node/client-gone', 'The client went away before the answer: the read was cancelled');
+}
+
+/**
+ * Evaluates a job; answers JSON text in the wire encoding. `signal` (inline evaluation, without
+ * query workers) is checked before the evaluation, which is synchronous and then runs to its end.
+ */
+export async function runReadJob(databases: Databases, values: DbValues, job: ReadJob, signal?: AbortSignal): Promise<string> {
   switch (job.kind) {
     case 'pull':
     case 'pull-many': {
-      const db = await resolveDb(databases, values, job.db);
+      const db = await resolveDb(databases, values, job.db, false, signal);
       const selector = fromWire(job.selector);
       const target = fromWire(job.target);
       const result = job.kind === 'pull' ? pullSelector(db, selector, target) : pullManySelector(db, selector, target);
       return encodeResponse({ result }, job.maxResponseBytes);
     }
     case 'with': {
-      const db = await resolveDb(databases, values, job.db, true);
+      const db = await resolveDb(databases, values, job.db, true, signal);
       const instant = Date.now();
       const r = transact(db, fromWire(job.txData), { now: instant, maxDatoms: MAX_TX_DATOMS });
       return encodeResponse({
@@ -136,15 +149,16 @@ export async function runReadJob(databases: Databases, values: DbValues, job: Re
       }, job.maxResponseBytes);
     }
     case 'stats':
-      return encodeResponse((await resolveDb(databases, values, job.db, true)).stats(), job.maxResponseBytes);
+      return encodeResponse((await resolveDb(databases, values, job.db, true, signal)).stats(), job.maxResponseBytes);
     default:
-      return runQueryJob(databases, values, job);
+      return runQueryJob(databases, values, job, signal);
   }
 }
 
 /** Evaluates a query job; answers the JSON text of `{ "result": … }` in the wire encoding. */
-export async function runQueryJob(databases: Databases, values: DbValues, job: QueryJob): Promise<string> {
+export async function runQueryJob(databases: Databases, values: DbValues, job: QueryJob, signal?: AbortSignal): Promise<string> {
   const inputs = await Promise.all(job.inputs.map(async (x) => ('value' in x ? fromWire(x.value) : resolveDb(databases, values, x.db))));
+  if (signal?.aborted) throw clientGone();
   const result = engineQ(fromWire(job.query), inputs, { timeout: job.timeout, offset: job.offset, limit: job.limit });
   if (Array.isArray(result)) {
     checkRows(result.length, job.maxResultRows, 'query/result-too-large',

@@ -14,6 +14,9 @@
  * - A worker that runs out of memory (`memoryMb`) dies alone; its job is `incorrect`
  *   (`query/out-of-memory`) and the worker is replaced. The node's event loop never evaluates a
  *   query, so /health, transactions and other reads keep their latency while queries run.
+ * - A job whose `signal` aborts (its client went away) is abandoned: a waiting one leaves the
+ *   queue; a running one is given the grace period to finish, then its worker is terminated and
+ *   replaced as at an overrun, so no worker stays busy for an answer nobody will read.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,7 +24,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { ANOMALY_CATEGORIES, busy, DatalithError, incorrect, interrupted, type AnomalyCategory } from '../engine/errors';
 import { fromWire } from '../engine/wire';
-import type { ReadJob } from './query-job';
+import { clientGone, type ReadJob } from './query-job';
 import type { QueryWorkerData, SerializedError, WorkerReply } from './query-worker';
 // Loaded for its side effect in a bundle (the bundle is the worker's entry there): nothing here.
 import './query-worker';
@@ -32,7 +35,10 @@ export interface QueryWorkerPoolOptions {
   readonly storage: Omit<QueryWorkerData, 'datalithQueryWorker'>;
   /** Old-generation heap limit of each worker (MB); undefined: Node's default. */
   readonly memoryMb?: number;
-  /** How long past its deadline a worker may run before it is terminated (ms). */
+  /**
+   * How long past its deadline a worker may run before it is terminated (ms); also how long a
+   * worker may go on with an abandoned job (a short one finishes, keeping the worker's replicas).
+   */
   readonly graceMs?: number;
   readonly logger?: Logger;
 }
@@ -42,6 +48,8 @@ interface Waiting {
   readonly resolve: (text: string) => void;
   readonly reject: (e: unknown) => void;
   timer?: NodeJS.Timeout;
+  /** Removes the abort listener of the job's signal, if it has one. */
+  unlisten?: () => void;
 }
 
 interface Slot {
@@ -112,11 +120,24 @@ export class QueryWorkerPool {
     return this.slots.filter((s) => s.running !== null).length;
   }
 
-  /** Evaluates a job on a worker; resolves to the answer's JSON text. */
-  run(job: ReadJob): Promise<string> {
+  /**
+   * Evaluates a job on a worker; resolves to the answer's JSON text. Aborting `signal` (the
+   * request's client went away) rejects at once and abandons the job (see the module comment).
+   */
+  run(job: ReadJob, signal?: AbortSignal): Promise<string> {
     if (this.closed) return Promise.reject(busy('node/shutting-down', 'This node is shutting down; retry on another node'));
+    if (signal?.aborted) return Promise.reject(clientGone());
     return new Promise<string>((resolve, reject) => {
-      const w: Waiting = { job, resolve, reject };
+      const settle = <T>(f: (x: T) => void) => (x: T): void => {
+        w.unlisten?.();
+        f(x);
+      };
+      const w: Waiting = { job, resolve: settle(resolve), reject: settle(reject) };
+      if (signal !== undefined) {
+        const onAbort = (): void => this.abandon(w);
+        signal.addEventListener('abort', onAbort, { once: true });
+        w.unlisten = () => signal.removeEventListener('abort', onAbort);
+      }
       const expire = (): void => {
         if (!this.queue.includes(w)) return;
         // Waiting for a worker to start does not count: wait on.
@@ -126,7 +147,7 @@ export class QueryWorkerPool {
           return;
         }
         this.queue.splice(this.queue.indexOf(w), 1);
-        reject(busy('node/query-workers-busy',
+        w.reject(busy('node/query-workers-busy',
           `No query worker became free within the query's timeout of ${job.timeout} ms (all ${this.slots.length} were busy); retry with backoff`,
           { workers: this.slots.length }));
       };
@@ -135,6 +156,27 @@ export class QueryWorkerPool {
       this.queue.push(w);
       this.dispatch();
     });
+  }
+
+  /** The job's client went away: drop it from the queue, or stop its worker after the grace period. */
+  private abandon(w: Waiting): void {
+    const queued = this.queue.indexOf(w);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(clientGone());
+      return;
+    }
+    const slot = this.slots.find((s) => s.running !== null && s.running.resolve === w.resolve);
+    if (slot === undefined) return;
+    const running = slot.running!;
+    w.reject(clientGone());
+    const stop = setTimeout(() => {
+      if (slot.running !== running) return;
+      this.opts.logger?.info({ kind: running.job.kind ?? 'q' }, 'query worker stopped: its client went away before the answer');
+      this.stop(slot, clientGone());
+    }, this.graceMs);
+    stop.unref();
   }
 
   private dispatch(): void {
@@ -226,13 +268,21 @@ export class QueryWorkerPool {
     const r = slot.running;
     if (r === null) return;
     this.opts.logger?.warn({ timeout: r.job.timeout }, 'query worker overran its deadline: terminated');
+    this.stop(slot, interrupted('query/timeout', `Query timed out after ${r.job.timeout} ms (its worker was stopped)`, { timeout: r.job.timeout }));
+  }
+
+  /** Terminates a slot's busy worker, fails its job with `err` and starts a replacement. */
+  private stop(slot: Slot, err: unknown): void {
+    const r = slot.running;
+    if (r === null) return;
     const w = slot.worker;
     slot.retiring = true;
     slot.worker = null;
     slot.ready = false;
     slot.running = null;
+    clearTimeout(r.watchdog);
     if (w !== null) void w.terminate();
-    r.reject(interrupted('query/timeout', `Query timed out after ${r.job.timeout} ms (its worker was stopped)`, { timeout: r.job.timeout }));
+    r.reject(err);
     // The worker was healthy: replace it now, so the next query does not wait for it to start.
     if (!this.closed) this.spawn(slot);
     this.dispatch();

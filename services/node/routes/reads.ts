@@ -2,7 +2,8 @@
  * Reads of a database value. Each body describes the value with `basisT` (the t the client has
  * seen: the node catches up to it first), `asOf`, `since`, `history` and `with` (speculative
  * transactions); see services/node/http-db-values.ts. `q`, `pull`, `pull-many`, `with` and `stats`
- * run on the node's query workers when it has them (docs/adr/007-query-workers.md).
+ * run on the node's query workers when it has them (docs/adr/007-query-workers.md), and are
+ * cancelled when their client goes away before the answer (`disconnectSignal`).
  *
  *   POST /v1/databases/:name/q           { query, args?, inputs?, timeout?, offset?, limit? } → { result }
  *   POST /v1/databases/:name/pull        { selector, eid }          → { result }
@@ -14,7 +15,7 @@
  *   POST /v1/databases/:name/stats       {}                         → { datoms, attrs, t }
  *   POST /v1/databases/:name/sync        { t? }                     → { t }
  */
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import type { PageArgs } from '../../engine/api';
 import { incorrect } from '../../engine/errors';
 import { fromWire } from '../../engine/wire';
@@ -55,21 +56,21 @@ export function readRoutes(ctx: RouteContext): Router {
       timeout: intField(body, 'timeout', { min: 1 }),
       offset: intField(body, 'offset'),
       limit: intField(body, 'limit', { min: -1 }),
-    }));
+    }, disconnectSignal(res)));
   }));
 
   r.post('/databases/:name/pull', route(async (req, res) => {
     const name = req.params.name!;
     readable(res, name);
     const body = bodyOf(req);
-    sendText(res, await ctx.ops.pullText('pull', name, spec(body), wireField(body, 'selector', true), wireField(body, 'eid', true)));
+    sendText(res, await ctx.ops.pullText('pull', name, spec(body), wireField(body, 'selector', true), wireField(body, 'eid', true), disconnectSignal(res)));
   }));
 
   r.post('/databases/:name/pull-many', route(async (req, res) => {
     const name = req.params.name!;
     readable(res, name);
     const body = bodyOf(req);
-    sendText(res, await ctx.ops.pullText('pull-many', name, spec(body), wireField(body, 'selector', true), wireField(body, 'eids', true)));
+    sendText(res, await ctx.ops.pullText('pull-many', name, spec(body), wireField(body, 'selector', true), wireField(body, 'eids', true), disconnectSignal(res)));
   }));
 
   r.post('/databases/:name/datoms', route(async (req, res) => {
@@ -100,13 +101,13 @@ export function readRoutes(ctx: RouteContext): Router {
     const name = req.params.name!;
     readable(res, name);
     const body = bodyOf(req);
-    sendText(res, await ctx.ops.withText(name, spec(body), wireField(body, 'txData', true)));
+    sendText(res, await ctx.ops.withText(name, spec(body), wireField(body, 'txData', true), disconnectSignal(res)));
   }));
 
   r.post('/databases/:name/stats', route(async (req, res) => {
     const name = req.params.name!;
     readable(res, name);
-    sendText(res, await ctx.ops.statsText(name, spec(bodyOf(req))));
+    sendText(res, await ctx.ops.statsText(name, spec(bodyOf(req)), disconnectSignal(res)));
   }));
 
   r.post('/databases/:name/sync', route(async (req, res) => {
@@ -116,6 +117,22 @@ export function readRoutes(ctx: RouteContext): Router {
   }));
 
   return r;
+}
+
+/**
+ * A signal that aborts when the response closes before it was finished: the client went away
+ * (its request aborted, its connection closed). The read it asked for is then cancelled, so it
+ * does not keep a query worker busy until its timeout.
+ */
+function disconnectSignal(res: Response): AbortSignal {
+  const abort = new AbortController();
+  if (res.destroyed) abort.abort();
+  else {
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+  }
+  return abort.signal;
 }
 
 /**
