@@ -1,6 +1,10 @@
 /**
  * A database value of the in-process client: an engine value plus the database name. The
  * node's HTTP API answers with the same engine functions, so local and remote results agree.
+ *
+ * Cancellation: a call checks its `signal` before it evaluates (an iterator, before each page)
+ * and rejects as the remote client does (`client/aborted`). Evaluation is synchronous: once it
+ * has begun, nothing can run to abort it, and it completes (a query's `timeout` bounds it).
  */
 import * as api from '../engine/api';
 import type { Db as EngineDb } from '../engine/db';
@@ -8,8 +12,9 @@ import { pullManySelector, pullSelector } from '../engine/pull';
 import { q as engineQ } from '../engine/query';
 import { transact } from '../engine/transact';
 import { incorrect } from '../engine/errors';
+import { abortable, throwIfAborted, throwIfOptionsAborted } from './abort';
 import { datomsArgs, indexRangeArgs, iterDatomsArgs, iterIndexRangeArgs, iterTxRangeArgs, paged, txRangeArgs } from './paging';
-import type { ChunkArgs, Datom, Db, DatomsArgs, DbStats, IndexName, IndexRangeArgs, QueryMap, TimePoint, TxRangeEntry, TxReport } from './types';
+import type { AbortOptions, ChunkArgs, Datom, Db, DatomsArgs, DbStats, IndexName, IndexRangeArgs, QueryMap, TimePoint, TxRangeEntry, TxReport } from './types';
 
 export class LocalDb implements Db {
   constructor(
@@ -44,11 +49,13 @@ export class LocalDb implements Db {
     return runLocalQuery(query, inputs, this);
   }
 
-  async pull(selector: unknown, eid: unknown): Promise<Record<string, unknown> | null> {
+  async pull(selector: unknown, eid: unknown, options?: AbortOptions): Promise<Record<string, unknown> | null> {
+    throwIfOptionsAborted(options, 'pull');
     return pullSelector(this.engine, selector, eid);
   }
 
-  async pullMany(selector: unknown, eids: unknown[]): Promise<Array<Record<string, unknown> | null>> {
+  async pullMany(selector: unknown, eids: unknown[], options?: AbortOptions): Promise<Array<Record<string, unknown> | null>> {
+    throwIfOptionsAborted(options, 'pullMany');
     if (!Array.isArray(eids)) throw incorrect('pull/invalid-eids', 'pullMany expects an array of entity identifiers');
     return pullManySelector(this.engine, selector, eids);
   }
@@ -57,6 +64,7 @@ export class LocalDb implements Db {
   datoms(args: DatomsArgs): Promise<Datom[]>;
   async datoms(index: IndexName | DatomsArgs, ...components: unknown[]): Promise<Datom[]> {
     const a = datomsArgs(index, components);
+    throwIfAborted(a.signal, 'datoms');
     return api.datoms(this.engine, a.index, a.components, Infinity, a.page);
   }
 
@@ -64,25 +72,28 @@ export class LocalDb implements Db {
   indexRange(args: IndexRangeArgs): Promise<Datom[]>;
   async indexRange(attr: string | IndexRangeArgs, start?: unknown, end?: unknown): Promise<Datom[]> {
     const a = indexRangeArgs(attr, start, end);
+    throwIfAborted(a.signal, 'indexRange');
     return api.indexRange(this.engine, a.attr, a.start, a.end, Infinity, a.page);
   }
 
   async *iterDatoms(args: DatomsArgs & ChunkArgs): AsyncGenerator<Datom, void, undefined> {
     const a = iterDatomsArgs(args);
-    yield* paged<Datom>(a.walk, async (offset, limit, after) => api.datoms(this.engine, a.index, a.components, Infinity, { offset, limit, after }));
+    yield* paged<Datom>(a.walk, async (offset, limit, after) => api.datoms(this.engine, a.index, a.components, Infinity, { offset, limit, after }), a.signal, 'iterDatoms');
   }
 
   async *iterIndexRange(args: IndexRangeArgs & ChunkArgs): AsyncGenerator<Datom, void, undefined> {
     const a = iterIndexRangeArgs(args);
-    yield* paged<Datom>(a.walk, async (offset, limit, after) => api.indexRange(this.engine, a.attr, a.start, a.end, Infinity, { offset, limit, after }));
+    yield* paged<Datom>(a.walk, async (offset, limit, after) => api.indexRange(this.engine, a.attr, a.start, a.end, Infinity, { offset, limit, after }), a.signal, 'iterIndexRange');
   }
 
-  async with(txData: unknown): Promise<TxReport> {
+  async with(txData: unknown, options?: AbortOptions): Promise<TxReport> {
+    throwIfOptionsAborted(options, 'with');
     const r = transact(this.engine, txData);
     return localReport(r, this.dbName);
   }
 
-  async stats(): Promise<DbStats> {
+  async stats(options?: AbortOptions): Promise<DbStats> {
+    throwIfOptionsAborted(options, 'stats');
     return this.engine.stats();
   }
 }
@@ -109,6 +120,7 @@ export function runLocalQuery(query: unknown, inputs: unknown[], self?: LocalDb)
     q = query.query;
     args = query.args ?? inputs;
     opts = { timeout: query.timeout, offset: query.offset, limit: query.limit };
+    throwIfOptionsAborted(query, 'q');
   }
   if (self !== undefined && !(args[0] instanceof LocalDb)) args = [self, ...args];
   const engineArgs = args.map((a) => (a instanceof LocalDb ? a.engine : a));
@@ -122,15 +134,15 @@ export function runLocalQuery(query: unknown, inputs: unknown[], self?: LocalDb)
  */
 export async function localTxRange(current: () => Promise<EngineDb>, range: unknown): Promise<TxRangeEntry[]> {
   const a = txRangeArgs(range);
-  return api.txRange(await current(), a.start as TimePoint | null | undefined, a.end as TimePoint | null | undefined, a.page);
+  return api.txRange(await abortable(current(), a.signal, 'txRange'), a.start as TimePoint | null | undefined, a.end as TimePoint | null | undefined, a.page);
 }
 
 export async function* localIterTxRange(current: () => Promise<EngineDb>, range: unknown): AsyncGenerator<TxRangeEntry, void, undefined> {
   const a = iterTxRangeArgs(range);
   let db: EngineDb | undefined;
   yield* paged<TxRangeEntry>(a.walk, async (offset, limit, last) => {
-    db ??= await current();
+    db ??= await abortable(current(), a.signal, 'iterTxRange');
     const start = last === undefined ? a.start as TimePoint | null | undefined : last.t + 1;
     return api.txRange(db, start, a.end as TimePoint | null | undefined, { offset, limit });
-  });
+  }, a.signal, 'iterTxRange');
 }

@@ -5,8 +5,9 @@
 import { emptyDb, type Db as EngineDb } from '../engine/db';
 import { notFound, incorrect } from '../engine/errors';
 import { transact } from '../engine/transact';
+import { throwIfOptionsAborted } from './abort';
 import { LocalDb, localIterTxRange, localReport, localTxRange } from './local-db';
-import type { ChunkArgs, Client, Connection, Db, TransactOptions, TxRangeArgs, TxRangeEntry, TxReport } from './types';
+import type { AbortOptions, ChunkArgs, Client, Connection, Db, TransactOptions, TxRangeArgs, TxRangeEntry, TxReport } from './types';
 
 export function checkDatabaseName(name: unknown): string {
   if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) {
@@ -32,7 +33,9 @@ class MemoryConnection implements Connection {
     return this.database;
   }
 
+  /** In memory a transaction commits synchronously: an abort can only come before it (nothing committed). */
   async transact(txData: unknown, options: TransactOptions = {}): Promise<TxReport> {
+    throwIfOptionsAborted(options, 'transact');
     const d = this.live();
     if (options.txId !== undefined) {
       const done = d.committed.get(options.txId);
@@ -44,12 +47,14 @@ class MemoryConnection implements Connection {
     return report;
   }
 
-  async db(): Promise<Db> {
+  async db(options?: AbortOptions): Promise<Db> {
+    throwIfOptionsAborted(options, 'db');
     return new LocalDb(this.live().current, this.dbName);
   }
 
-  async sync(_t?: number): Promise<Db> {
-    return this.db();
+  async sync(_t?: number, options?: AbortOptions): Promise<Db> {
+    throwIfOptionsAborted(options, 'sync');
+    return new LocalDb(this.live().current, this.dbName);
   }
 
   txRange(range?: TxRangeArgs): Promise<TxRangeEntry[]> {

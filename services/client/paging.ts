@@ -5,6 +5,7 @@
  */
 import { checkIndexName, checkLimit, checkOffset } from '../engine/api';
 import { describeValue, incorrect, isDatalithError } from '../engine/errors';
+import { signalOf, throwIfAborted } from './abort';
 
 /** Datomic's default `:chunk`: datoms (or transactions) per page of an iterator. */
 export const DEFAULT_CHUNK = 1000;
@@ -27,6 +28,7 @@ export interface ParsedDatoms {
   readonly index: unknown;
   readonly components: unknown[];
   readonly page: PageFields;
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface ParsedIndexRange {
@@ -34,6 +36,13 @@ export interface ParsedIndexRange {
   readonly start: unknown;
   readonly end: unknown;
   readonly page: PageFields;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface ParsedTxRange {
+  readonly start: unknown;
+  readonly end: unknown;
+  readonly signal?: AbortSignal | undefined;
 }
 
 const invalid = (op: string, field: string, why: string) =>
@@ -79,18 +88,18 @@ function argMap(op: string, x: unknown, form: string): Record<string, unknown> {
 }
 
 function mapDatoms(op: string, args: Record<string, unknown>, extra: readonly string[]): ParsedDatoms {
-  onlyKeys(op, args, ['index', 'components', 'offset', 'limit', ...extra]);
+  onlyKeys(op, args, ['index', 'components', 'offset', 'limit', 'signal', ...extra]);
   if (args.index === undefined) throw incorrect('datoms/invalid-index', `${op}: index is required: one of eavt, aevt, avet, vaet`, { field: 'index' });
   checkIndexName(args.index);
   const components = args.components ?? [];
   if (!Array.isArray(components)) throw invalid(op, 'components', `components must be an array, got ${describeValue(components)}`);
-  return { index: args.index, components, page: pageFields(op, args) };
+  return { index: args.index, components, page: pageFields(op, args), signal: signalOf(args, op) };
 }
 
 function mapIndexRange(op: string, args: Record<string, unknown>, extra: readonly string[]): ParsedIndexRange {
-  onlyKeys(op, args, ['attr', 'start', 'end', 'offset', 'limit', ...extra]);
+  onlyKeys(op, args, ['attr', 'start', 'end', 'offset', 'limit', 'signal', ...extra]);
   if (args.attr === undefined || args.attr === null) throw invalid(op, 'attr', 'attr is required: the attribute to range over');
-  return { attr: args.attr, start: args.start, end: args.end, page: pageFields(op, args) };
+  return { attr: args.attr, start: args.start, end: args.end, page: pageFields(op, args), signal: signalOf(args, op) };
 }
 
 /** `datoms(index, ...components)` or `datoms({ index, components?, offset?, limit? })`. */
@@ -107,10 +116,10 @@ export function indexRangeArgs(first: unknown, start: unknown, end: unknown): Pa
   return mapIndexRange('indexRange', first, []);
 }
 
-/** `txRange({ start?, end?, offset?, limit? })`; other keys are ignored, as before offset and limit. */
-export function txRangeArgs(range: unknown): { start: unknown; end: unknown; page: PageFields } {
+/** `txRange({ start?, end?, offset?, limit?, signal? })`; other keys are ignored, as before offset and limit. */
+export function txRangeArgs(range: unknown): ParsedTxRange & { page: PageFields } {
   const args = range === undefined || range === null ? {} : argMap('txRange', range, '{ start?, end?, offset?, limit? }');
-  return { start: args.start, end: args.end, page: pageFields('txRange', args) };
+  return { start: args.start, end: args.end, page: pageFields('txRange', args), signal: signalOf(args, 'txRange') };
 }
 
 export function iterDatomsArgs(args: unknown): ParsedDatoms & { walk: Walk } {
@@ -123,10 +132,10 @@ export function iterIndexRangeArgs(args: unknown): ParsedIndexRange & { walk: Wa
   return { ...mapIndexRange('iterIndexRange', m, ['chunk']), walk: walkOf('iterIndexRange', m) };
 }
 
-export function iterTxRangeArgs(range: unknown): { start: unknown; end: unknown; walk: Walk } {
+export function iterTxRangeArgs(range: unknown): ParsedTxRange & { walk: Walk } {
   const m = range === undefined || range === null ? {} : argMap('iterTxRange', range, '{ start?, end?, offset?, limit?, chunk? }');
-  onlyKeys('iterTxRange', m, ['start', 'end', 'offset', 'limit', 'chunk']);
-  return { start: m.start, end: m.end, walk: walkOf('iterTxRange', m) };
+  onlyKeys('iterTxRange', m, ['start', 'end', 'offset', 'limit', 'chunk', 'signal']);
+  return { start: m.start, end: m.end, walk: walkOf('iterTxRange', m), signal: signalOf(m, 'iterTxRange') };
 }
 
 /** A refusal that a smaller page avoids: too many rows, or too many bytes, in one answer. */
@@ -139,14 +148,16 @@ function tooLarge(e: unknown): boolean {
  * items: the first page from `offset`, each later one (offset 0) strictly after `last`, the last
  * item of the page before. A page shorter than asked for ends the walk. A page refused as too
  * large is asked for again at half the size (down to one item; then the refusal stands).
+ * An aborted `signal` rejects before the next page is fetched (`operation` names the walk).
  */
-export async function* paged<T>(walk: Walk, fetch: (offset: number, limit: number, last: T | undefined) => Promise<readonly T[]>): AsyncGenerator<T, void, undefined> {
+export async function* paged<T>(walk: Walk, fetch: (offset: number, limit: number, last: T | undefined) => Promise<readonly T[]>, signal?: AbortSignal, operation = 'iteration'): AsyncGenerator<T, void, undefined> {
   let remaining = walk.limit;
   let chunk = walk.chunk;
   let offset = walk.offset;
   let last: T | undefined;
   while (remaining > 0) {
     const n = Math.min(chunk, remaining);
+    throwIfAborted(signal, operation);
     let items: readonly T[];
     try {
       items = await fetch(offset, n, last);

@@ -8,9 +8,10 @@
 import { TX0, txToT } from '../engine/datom';
 import { describeValue, incorrect, unsupported } from '../engine/errors';
 import { toWire } from '../engine/wire';
-import type { HttpTransport } from './remote-http';
+import { signalOf } from './abort';
+import type { CallOptions, HttpTransport } from './remote-http';
 import { datomsArgs, indexRangeArgs, iterDatomsArgs, iterIndexRangeArgs, paged, type PageFields } from './paging';
-import type { ChunkArgs, Datom, DatomsArgs, Db, DbStats, IndexName, IndexRangeArgs, QueryMap, TimePoint, TxReport } from './types';
+import type { AbortOptions, ChunkArgs, Datom, DatomsArgs, Db, DbStats, IndexName, IndexRangeArgs, QueryMap, TimePoint, TxReport } from './types';
 
 /** A speculative transaction as the node replays it: wire-encoded data and its instant. */
 export interface SpeculativeTx {
@@ -119,68 +120,73 @@ export class RemoteDb implements Db {
     return out;
   }
 
-  private call(op: string, fields: Record<string, unknown>, timeout?: number): Promise<any> {
-    return this.session.transport.call('POST', dbPath(this.dbName, op), { ...this.descriptor(), ...fields }, timeout === undefined ? {} : { timeout });
+  private call(op: string, fields: Record<string, unknown>, opts: CallOptions = {}): Promise<any> {
+    return this.session.transport.call('POST', dbPath(this.dbName, op), { ...this.descriptor(), ...fields }, opts);
   }
 
   async q(query: unknown, ...inputs: unknown[]): Promise<any> {
     return runRemoteQuery(query, inputs, this);
   }
 
-  async pull(selector: unknown, eid: unknown): Promise<Record<string, unknown> | null> {
-    return (await this.call('pull', { selector: toWire(selector), eid: toWire(eid) })).result;
+  async pull(selector: unknown, eid: unknown, options?: AbortOptions): Promise<Record<string, unknown> | null> {
+    const signal = signalOf(options, 'pull');
+    return (await this.call('pull', { selector: toWire(selector), eid: toWire(eid) }, { signal })).result;
   }
 
-  async pullMany(selector: unknown, eids: unknown[]): Promise<Array<Record<string, unknown> | null>> {
+  async pullMany(selector: unknown, eids: unknown[], options?: AbortOptions): Promise<Array<Record<string, unknown> | null>> {
+    const signal = signalOf(options, 'pullMany');
     if (!Array.isArray(eids)) throw incorrect('pull/invalid-eids', 'pullMany expects an array of entity identifiers');
-    return (await this.call('pull-many', { selector: toWire(selector), eids: toWire(eids) })).result;
+    return (await this.call('pull-many', { selector: toWire(selector), eids: toWire(eids) }, { signal, operation: 'pullMany' })).result;
   }
 
   datoms(index: IndexName, ...components: unknown[]): Promise<Datom[]>;
   datoms(args: DatomsArgs): Promise<Datom[]>;
   async datoms(index: IndexName | DatomsArgs, ...components: unknown[]): Promise<Datom[]> {
     const a = datomsArgs(index, components);
-    return this.datomsPage(a.index, a.components, a.page);
+    return this.datomsPage(a.index, a.components, a.page, { signal: a.signal });
   }
 
   indexRange(attr: string, start?: unknown, end?: unknown): Promise<Datom[]>;
   indexRange(args: IndexRangeArgs): Promise<Datom[]>;
   async indexRange(attr: string | IndexRangeArgs, start?: unknown, end?: unknown): Promise<Datom[]> {
     const a = indexRangeArgs(attr, start, end);
-    return this.indexRangePage(a.attr, a.start, a.end, a.page);
+    return this.indexRangePage(a.attr, a.start, a.end, a.page, { signal: a.signal, operation: 'indexRange' });
   }
 
   /** Every page reads this value: the descriptor names it (basis, filters, speculative transactions). */
   async *iterDatoms(args: DatomsArgs & ChunkArgs): AsyncGenerator<Datom, void, undefined> {
     const a = iterDatomsArgs(args);
-    yield* paged<Datom>(a.walk, (offset, limit, after) => this.datomsPage(a.index, a.components, { offset, limit, after }));
+    const opts = { signal: a.signal, operation: 'iterDatoms' };
+    yield* paged<Datom>(a.walk, (offset, limit, after) => this.datomsPage(a.index, a.components, { offset, limit, after }, opts), a.signal, opts.operation);
   }
 
   async *iterIndexRange(args: IndexRangeArgs & ChunkArgs): AsyncGenerator<Datom, void, undefined> {
     const a = iterIndexRangeArgs(args);
-    yield* paged<Datom>(a.walk, (offset, limit, after) => this.indexRangePage(a.attr, a.start, a.end, { offset, limit, after }));
+    const opts = { signal: a.signal, operation: 'iterIndexRange' };
+    yield* paged<Datom>(a.walk, (offset, limit, after) => this.indexRangePage(a.attr, a.start, a.end, { offset, limit, after }, opts), a.signal, opts.operation);
   }
 
-  private async datomsPage(index: unknown, components: readonly unknown[], page: RemotePage): Promise<Datom[]> {
-    return (await this.call('datoms', { index: toWire(index), components: components.map(toWire), ...pageBody(page) })).datoms;
+  private async datomsPage(index: unknown, components: readonly unknown[], page: RemotePage, opts: CallOptions): Promise<Datom[]> {
+    return (await this.call('datoms', { index: toWire(index), components: components.map(toWire), ...pageBody(page) }, opts)).datoms;
   }
 
-  private async indexRangePage(attr: unknown, start: unknown, end: unknown, page: RemotePage): Promise<Datom[]> {
+  private async indexRangePage(attr: unknown, start: unknown, end: unknown, page: RemotePage, opts: CallOptions): Promise<Datom[]> {
     const fields: Record<string, unknown> = { attr: toWire(attr) };
     if (start !== undefined) fields.start = toWire(start);
     if (end !== undefined) fields.end = toWire(end);
-    return (await this.call('index-range', { ...fields, ...pageBody(page) })).datoms;
+    return (await this.call('index-range', { ...fields, ...pageBody(page) }, opts)).datoms;
   }
 
-  async with(txData: unknown): Promise<TxReport> {
+  async with(txData: unknown, options?: AbortOptions): Promise<TxReport> {
+    const signal = signalOf(options, 'with');
     const wired = toWire(txData);
-    const r = await this.call('with', { txData: wired }) as { t: number; txData: Datom[]; tempids: Record<string, number>; instant: number };
+    const r = await this.call('with', { txData: wired }, { signal }) as { t: number; txData: Datom[]; tempids: Record<string, number>; instant: number };
     const after = new RemoteDb(this.session, this.dbName, r.t, { ...this.spec, with: [...this.spec.with, { txData: wired, instant: r.instant }] });
     return { dbBefore: this, dbAfter: after, txData: r.txData, tempids: r.tempids };
   }
 
-  async stats(): Promise<DbStats> {
-    return this.call('stats', {});
+  async stats(options?: AbortOptions): Promise<DbStats> {
+    return this.call('stats', {}, { signal: signalOf(options, 'stats') });
   }
 }
 
@@ -219,10 +225,12 @@ export async function runRemoteQuery(query: unknown, inputs: readonly unknown[],
   let q = query;
   let args: readonly unknown[] = inputs;
   let opts: { timeout?: number; offset?: number; limit?: number } = {};
+  let signal: AbortSignal | undefined;
   if (isQueryMap(query)) {
     q = query.query;
     args = query.args ?? inputs;
     opts = { timeout: query.timeout, offset: query.offset, limit: query.limit };
+    signal = signalOf(query, 'q');
   }
   if (self !== undefined && !(args[0] instanceof RemoteDb)) args = [self, ...args];
   const dbs = args.filter((a): a is RemoteDb => a instanceof RemoteDb);
@@ -241,6 +249,6 @@ export async function runRemoteQuery(query: unknown, inputs: readonly unknown[],
   // The query's own timeout bounds the call, with a margin for the round trip.
   const timeout = opts.timeout === undefined ? undefined : Math.max(transport.timeout, opts.timeout + 5_000);
   const path = dbPath((args[0] instanceof RemoteDb ? args[0] : first).dbName, 'q');
-  const r = await transport.call('POST', path, body, timeout === undefined ? {} : { timeout });
+  const r = await transport.call('POST', path, body, { ...(timeout === undefined ? {} : { timeout }), signal });
   return r.result;
 }

@@ -6,8 +6,13 @@
  * `unavailable`) are retried with exponential backoff and full jitter until the call's timeout.
  * Every request is safe to repeat: reads and database management are idempotent, and a
  * transaction carries its client-generated id. A query that hit its own timeout is not retried.
+ *
+ * Cancellation: a call's `signal` stops the retries and the backoff, and aborts the request in
+ * flight (the node then cancels a read it has not finished); the call rejects with
+ * `client/aborted` at once. A signal aborted before the call sends nothing.
  */
 import { Pool } from 'undici';
+import { ABORTED_CODE, abortedError, sleep } from './abort';
 import { ANOMALY_CATEGORIES, DatalithError, type AnomalyCategory } from '../engine/errors';
 import { ATTEMPT_HEADER, fromWire } from '../engine/wire';
 
@@ -16,7 +21,7 @@ const BACKOFF_BASE_MS = 25;
 const BACKOFF_CAP_MS = 2_000;
 const RETRYABLE: ReadonlySet<AnomalyCategory> = new Set(['busy', 'unavailable', 'interrupted']);
 /** Interruptions that a retry would only repeat. */
-const FINAL_CODES: ReadonlySet<string> = new Set(['query/timeout', 'client/timeout']);
+const FINAL_CODES: ReadonlySet<string> = new Set(['query/timeout', 'client/timeout', ABORTED_CODE]);
 
 export interface HttpTransportOptions {
   readonly endpoint: string;
@@ -31,9 +36,16 @@ export type Method = 'GET' | 'POST' | 'DELETE';
 export interface CallOptions {
   /** Milliseconds for the whole call, retries included. */
   readonly timeout?: number;
+  /** Aborts the call: no more attempts, the request in flight aborted. */
+  readonly signal?: AbortSignal | undefined;
+  /** The operation, as an aborted call's error names it (default: the last segment of the path). */
+  readonly operation?: string;
+  /**
+   * Appended to an aborted call's message when a request had been sent (what the abort leaves
+   * undecided), with `data` added to the error's data.
+   */
+  readonly abortedAfterSending?: { readonly note: string; readonly data?: Record<string, unknown> };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function statusCategory(status: number): AnomalyCategory {
   switch (status) {
@@ -87,22 +99,33 @@ export class HttpTransport {
    * the answer comes back decoded from the wire encoding.
    */
   async call(method: Method, path: string, body?: unknown, opts: CallOptions = {}): Promise<any> {
+    const { signal } = opts;
+    const operation = opts.operation ?? path.replace(/\?.*$/, '').split('/').pop() ?? path;
+    // Nothing is sent for a call aborted before it starts.
+    if (signal?.aborted) throw abortedError(operation, signal);
     const timeout = opts.timeout ?? this.timeout;
     const deadline = Date.now() + timeout;
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.once(method, path, payload, deadline, attempt);
-      } catch (e) {
-        if (!isRetryable(e)) throw e;
-        const backoff = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
-        if (Date.now() + backoff >= deadline) throw e;
-        await sleep(backoff);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.once(method, path, payload, deadline, attempt, signal);
+        } catch (e) {
+          if (!isRetryable(e) || signal?.aborted) throw e;
+          const backoff = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+          if (Date.now() + backoff >= deadline) throw e;
+          await sleep(backoff, signal, operation);
+        }
       }
+    } catch (e) {
+      // Whatever the last attempt failed with, an aborted call fails as aborted.
+      if (!signal?.aborted) throw e;
+      const sent = opts.abortedAfterSending;
+      throw sent === undefined ? abortedError(operation, signal) : abortedError(operation, signal, sent.note, sent.data);
     }
   }
 
-  private async once(method: Method, path: string, payload: string | undefined, deadline: number, attempt: number): Promise<unknown> {
+  private async once(method: Method, path: string, payload: string | undefined, deadline: number, attempt: number, signal: AbortSignal | undefined): Promise<unknown> {
     if (this.closed) throw new DatalithError('incorrect', 'This client is closed', 'client/closed');
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw this.timeoutError(path);
@@ -113,6 +136,9 @@ export class HttpTransport {
     if (attempt > 0) headers[ATTEMPT_HEADER] = String(attempt + 1);
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), remaining);
+    const onAbort = (): void => abort.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) abort.abort();
     let status: number;
     let text: string;
     try {
@@ -131,6 +157,7 @@ export class HttpTransport {
       throw this.networkError(e, path, abort.signal.aborted);
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
     if (status >= 200 && status < 300) {
       try {

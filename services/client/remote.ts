@@ -9,11 +9,12 @@
 import { randomUUID } from 'node:crypto';
 import { DatalithError } from '../engine/errors';
 import { toWire } from '../engine/wire';
+import { signalOf } from './abort';
 import { checkDatabaseName } from './local';
 import { iterTxRangeArgs, paged, txRangeArgs, type PageFields } from './paging';
 import { basisSpec, dbPath, pageBody, RemoteDb, remoteReport, type RemoteSession } from './remote-db';
-import { HttpTransport } from './remote-http';
-import type { ChunkArgs, Client, Connection, Db, RemoteClientOptions, TransactOptions, TxRangeArgs, TxRangeEntry, TxReport } from './types';
+import { HttpTransport, type CallOptions } from './remote-http';
+import type { AbortOptions, ChunkArgs, Client, Connection, Db, RemoteClientOptions, TransactOptions, TxRangeArgs, TxRangeEntry, TxReport } from './types';
 
 export { RemoteDb, runRemoteQuery } from './remote-db';
 
@@ -24,28 +25,37 @@ class RemoteConnection implements Connection {
   ) {}
 
   async transact(txData: unknown, options: TransactOptions = {}): Promise<TxReport> {
+    const signal = signalOf(options, 'transact');
     // The id makes retries safe: a retry of a committed transaction returns its first result.
     const txId = options.txId ?? randomUUID();
-    const r = await this.client.transport.call('POST', dbPath(this.dbName, 'transact'), { txData: toWire(txData), txId },
-      options.timeout === undefined ? {} : { timeout: options.timeout });
+    const r = await this.client.transport.call('POST', dbPath(this.dbName, 'transact'), { txData: toWire(txData), txId }, {
+      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+      signal,
+      // Aborting does not reach a transaction the node has begun: it may commit all the same.
+      abortedAfterSending: {
+        note: ` after the transaction was sent: it is indeterminate (it may still commit). Retrying with the same txId (${txId}) is safe: it commits at most once`,
+        data: { txId, indeterminate: true },
+      },
+    });
     this.client.observe(this.dbName, r.t, r.dbId);
     return remoteReport(this.client, this.dbName, r);
   }
 
-  async db(): Promise<Db> {
-    const t = await this.client.describe(this.dbName);
+  async db(options?: AbortOptions): Promise<Db> {
+    const t = await this.client.describe(this.dbName, { signal: signalOf(options, 'db'), operation: 'db' });
     return new RemoteDb(this.client, this.dbName, t, basisSpec(t));
   }
 
-  async sync(t?: number): Promise<Db> {
-    const r = await this.client.transport.call('POST', dbPath(this.dbName, 'sync'), t === undefined ? {} : { t });
+  async sync(t?: number, options?: AbortOptions): Promise<Db> {
+    const signal = signalOf(options, 'sync');
+    const r = await this.client.transport.call('POST', dbPath(this.dbName, 'sync'), t === undefined ? {} : { t }, { signal });
     this.client.observe(this.dbName, r.t);
     return new RemoteDb(this.client, this.dbName, r.t, basisSpec(r.t));
   }
 
   async txRange(range?: TxRangeArgs): Promise<TxRangeEntry[]> {
     const a = txRangeArgs(range);
-    return (await this.txRangePage(a.start, a.end, a.page)).txs;
+    return (await this.txRangePage(a.start, a.end, a.page, undefined, { signal: a.signal, operation: 'txRange' })).txs;
   }
 
   /**
@@ -54,22 +64,23 @@ class RemoteConnection implements Connection {
    */
   async *iterTxRange(range?: TxRangeArgs & ChunkArgs): AsyncGenerator<TxRangeEntry, void, undefined> {
     const a = iterTxRangeArgs(range);
+    const opts = { signal: a.signal, operation: 'iterTxRange' };
     let asOfT: number | undefined;
     yield* paged<TxRangeEntry>(a.walk, async (offset, limit, last) => {
-      const r = await this.txRangePage(last === undefined ? a.start : last.t + 1, a.end, { offset, limit }, asOfT);
+      const r = await this.txRangePage(last === undefined ? a.start : last.t + 1, a.end, { offset, limit }, asOfT, opts);
       if (typeof r.basisT === 'number') asOfT ??= r.basisT;
       return r.txs;
-    });
+    }, a.signal, opts.operation);
   }
 
-  private async txRangePage(start: unknown, end: unknown, page: PageFields, asOfT?: number): Promise<{ txs: TxRangeEntry[]; basisT?: number }> {
+  private async txRangePage(start: unknown, end: unknown, page: PageFields, asOfT: number | undefined, opts: CallOptions): Promise<{ txs: TxRangeEntry[]; basisT?: number }> {
     const body: Record<string, unknown> = {};
     const seen = this.client.seen(this.dbName);
     if (seen !== undefined) body.basisT = seen;
     if (start !== undefined && start !== null) body.start = toWire(start);
     if (end !== undefined && end !== null) body.end = toWire(end);
     if (asOfT !== undefined) body.asOfT = asOfT;
-    return this.client.transport.call('POST', dbPath(this.dbName, 'tx-range'), { ...body, ...pageBody(page) });
+    return this.client.transport.call('POST', dbPath(this.dbName, 'tx-range'), { ...body, ...pageBody(page) }, opts);
   }
 }
 
@@ -99,10 +110,10 @@ export class RemoteClient implements Client, RemoteSession {
   }
 
   /** The database's latest t at the node, which has caught up to at least what we have seen. */
-  async describe(name: string): Promise<number> {
+  async describe(name: string, opts: CallOptions = { operation: 'describe' }): Promise<number> {
     const seen = this.seenT.get(name);
     const query = seen === undefined ? '' : `?basisT=${seen.t}${seen.id === undefined ? '' : `&dbId=${encodeURIComponent(seen.id)}`}`;
-    const r = await this.transport.call('GET', `${dbPath(name)}${query}`);
+    const r = await this.transport.call('GET', `${dbPath(name)}${query}`, undefined, opts);
     this.observe(name, r.t, r.id);
     return r.t;
   }

@@ -22,14 +22,27 @@ export interface TxReport {
   readonly tempids: Record<string, number>;
 }
 
-export interface TransactOptions {
+/**
+ * Cancellation, as fetch and Node's own APIs take it: aborting `signal` rejects the call with
+ * `interrupted` (`client/aborted`, the message naming the operation). Over HTTP it also stops
+ * retries and backoff and aborts the request in flight, and the node cancels a query, pull,
+ * `with` or `stats` it has not finished; a signal already aborted rejects before anything is
+ * sent. In process, the signal is checked before the call starts (and before each page of an
+ * iterator): an evaluation, which is synchronous, is not interrupted once it has begun.
+ * A transaction aborted after it was sent may still commit (docs/sdk.md, "Cancellation").
+ */
+export interface AbortOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface TransactOptions extends AbortOptions {
   /** Idempotency key: a retry with an id already committed returns the original result. */
   readonly txId?: string;
   /** Milliseconds before the call gives up (remote client). */
   readonly timeout?: number;
 }
 
-export interface QueryMap {
+export interface QueryMap extends AbortOptions {
   readonly query: unknown;
   readonly args?: unknown[];
   /** Milliseconds; the query is abandoned shortly after with category 'interrupted'. */
@@ -46,7 +59,7 @@ export interface QueryMap {
  * absent limit never cuts an answer short. A remote answer above the node's row limit is
  * refused, `datoms/result-too-large`: page it with `offset`/`limit`, or walk it with `iterDatoms`.)
  */
-export interface DatomsArgs {
+export interface DatomsArgs extends AbortOptions {
   readonly index: IndexName;
   /** Leading components in the index's order (as the positional form's `...components`). */
   readonly components?: readonly unknown[];
@@ -60,7 +73,7 @@ export interface DatomsArgs {
  * Datomic's arg-map of `index-range`: `db.indexRange({ attr, start?, end?, offset?, limit? })`,
  * the AVET datoms of `attr` with start <= v < end. Defaults as DatomsArgs: offset 0, limit -1 (all).
  */
-export interface IndexRangeArgs {
+export interface IndexRangeArgs extends AbortOptions {
   readonly attr: string;
   readonly start?: unknown;
   readonly end?: unknown;
@@ -72,7 +85,7 @@ export interface IndexRangeArgs {
  * `conn.txRange({ start?, end?, offset?, limit? })`: the transactions with start <= t < end;
  * `offset` and `limit` count transactions. Defaults: offset 0, limit -1 (all).
  */
-export interface TxRangeArgs {
+export interface TxRangeArgs extends AbortOptions {
   readonly start?: TimePoint | null;
   readonly end?: TimePoint | null;
   readonly offset?: number;
@@ -112,8 +125,8 @@ export interface Db {
   since(point: TimePoint): Db;
   history(): Db;
   q(query: unknown | QueryMap, ...inputs: unknown[]): Promise<any>;
-  pull(selector: unknown, eid: unknown): Promise<Record<string, unknown> | null>;
-  pullMany(selector: unknown, eids: unknown[]): Promise<Array<Record<string, unknown> | null>>;
+  pull(selector: unknown, eid: unknown, options?: AbortOptions): Promise<Record<string, unknown> | null>;
+  pullMany(selector: unknown, eids: unknown[], options?: AbortOptions): Promise<Array<Record<string, unknown> | null>>;
   /** The datoms of an index whose leading components are `components`, in index order. */
   datoms(index: IndexName, ...components: unknown[]): Promise<Datom[]>;
   /** Datomic's arg-map form; `limit` defaults to -1 (all), see DatomsArgs. */
@@ -127,21 +140,22 @@ export interface Db {
    * limit of one answer: `for await (const d of db.iterDatoms({ index: 'aevt', components: [':person/name'] }))`.
    * All pages read this value, so transactions meanwhile change nothing; each page resumes after
    * the last datom of the one before, so no page rescans the range. `offset` and `limit` apply to
-   * the whole walk (default 0 and -1: everything). Invalid arguments reject the first `next()`.
+   * the whole walk (default 0 and -1: everything). Invalid arguments reject the first `next()`;
+   * an aborted `signal` rejects the `next()` that would fetch the next page (and a page in flight).
    */
   iterDatoms(args: DatomsArgs & ChunkArgs): AsyncIterableIterator<Datom>;
   /** Every datom of `indexRange(args)`, fetched `chunk` at a time; as iterDatoms. */
   iterIndexRange(args: IndexRangeArgs & ChunkArgs): AsyncIterableIterator<Datom>;
-  with(txData: unknown): Promise<TxReport>;
-  stats(): Promise<DbStats>;
+  with(txData: unknown, options?: AbortOptions): Promise<TxReport>;
+  stats(options?: AbortOptions): Promise<DbStats>;
 }
 
 export interface Connection {
   readonly dbName: string;
   transact(txData: unknown, options?: TransactOptions): Promise<TxReport>;
-  db(): Promise<Db>;
+  db(options?: AbortOptions): Promise<Db>;
   /** A value at least as recent as t (or as the latest committed transaction). */
-  sync(t?: number): Promise<Db>;
+  sync(t?: number, options?: AbortOptions): Promise<Db>;
   /** The log: transactions with start <= t < end; `offset`/`limit` count transactions (default 0 and -1: all). */
   txRange(range?: TxRangeArgs): Promise<TxRangeEntry[]>;
   /**

@@ -591,5 +591,78 @@ export function defineClientContract(label: string, start: () => Promise<ClientU
         expect(inTx?.v).toEqual(BigDec.parse('3.14159265358979323846'));
       });
     });
+
+    describe('cancellation (AbortSignal)', () => {
+      /** Expects the call to fail as aborted, naming the operation. */
+      async function expectAborted(p: Promise<unknown>, operation: string): Promise<DatalithError> {
+        const e = await caught(p);
+        expect([e.category, e.code]).toEqual(['interrupted', 'client/aborted']);
+        expect(e.message).toContain(`The ${operation} call was aborted`);
+        expect(e.data).toMatchObject({ operation });
+        return e;
+      }
+
+      test('a signal aborted before the call rejects every call that takes one, and nothing is committed', async () => {
+        const { conn, ids, t } = await people();
+        const db = await conn.db();
+        const signal = AbortSignal.abort();
+        await expectAborted(conn.transact([{ 'person/name': 'Never' }], { signal }), 'transact');
+        await expectAborted(conn.db({ signal }), 'db');
+        await expectAborted(conn.sync(undefined, { signal }), 'sync');
+        await expectAborted(conn.txRange({ signal }), 'txRange');
+        await expectAborted(db.q({ query: '[:find ?n :where [_ :person/name ?n]]', signal }), 'q');
+        await expectAborted(q({ query: '[:find ?n :where [_ :person/name ?n]]', args: [db], signal }), 'q');
+        await expectAborted(db.pull('[*]', ids.ivan, { signal }), 'pull');
+        await expectAborted(db.pullMany('[*]', [ids.ivan], { signal }), 'pullMany');
+        await expectAborted(db.datoms({ index: 'eavt', signal }), 'datoms');
+        await expectAborted(db.indexRange({ attr: ':person/name', signal }), 'indexRange');
+        await expectAborted(db.with([{ 'person/name': 'Maybe' }], { signal }), 'with');
+        await expectAborted(db.stats({ signal }), 'stats');
+        await expectAborted(db.iterDatoms({ index: 'eavt', signal }).next(), 'iterDatoms');
+        await expectAborted(db.iterIndexRange({ attr: ':person/name', signal }).next(), 'iterIndexRange');
+        await expectAborted(conn.iterTxRange({ signal }).next(), 'iterTxRange');
+        // The reason, when the caller gives one, is in the message.
+        const why = await expectAborted(db.stats({ signal: AbortSignal.abort('user left') }), 'stats');
+        expect(why.message).toContain('user left');
+        const latest = await conn.sync();
+        expect(latest.t).toBe(t);
+        expect(await latest.q('[:find ?e . :where [?e :person/name "Never"]]')).toBeNull();
+      });
+
+      test('a live signal changes nothing; a signal that is not an AbortSignal is incorrect', async () => {
+        const { conn, ids } = await people();
+        const { signal } = new AbortController();
+        const r = await conn.transact([{ 'person/name': 'Live' }], { signal });
+        const db = await conn.sync(r.dbAfter.t, { signal });
+        expect(await db.q({ query: '[:find (count ?e) . :where [?e :person/name]]', signal })).toBe(4);
+        expect(await db.pull('[:person/name]', ids.ivan, { signal })).toEqual({ 'person/name': 'Ivan' });
+        expect(await all(db.iterDatoms({ index: 'aevt', components: [':person/name'], chunk: 1, signal }))).toHaveLength(4);
+        expect((await db.stats({ signal })).t).toBe(r.dbAfter.t);
+        const bad = await caught(db.q({ query: '[:find ?e :where [?e :person/name]]', signal: 'soon' as unknown as AbortSignal }));
+        expect([bad.category, bad.code]).toEqual(['incorrect', 'client/invalid-signal']);
+        expect((await caught(conn.transact([], { signal: {} as AbortSignal }))).code).toBe('client/invalid-signal');
+      });
+
+      test('an iterator stops at the next page once its signal is aborted', async () => {
+        const { conn } = await people();
+        const db = await conn.db();
+        const ac = new AbortController();
+        const seen: unknown[] = [];
+        const e = await caught((async () => {
+          for await (const d of db.iterDatoms({ index: 'aevt', components: [':person/name'], chunk: 2, signal: ac.signal })) {
+            seen.push(d.v);
+            ac.abort();
+          }
+        })());
+        expect([e.code, e.data.operation]).toEqual(['client/aborted', 'iterDatoms']);
+        // The page at hand is answered; the next one is not fetched.
+        expect(seen).toHaveLength(2);
+        const txs = new AbortController();
+        const it = conn.iterTxRange({ chunk: 1, signal: txs.signal });
+        expect((await it.next()).value?.t).toBe(1);
+        txs.abort();
+        expect((await caught(it.next())).code).toBe('client/aborted');
+      });
+    });
   });
 }

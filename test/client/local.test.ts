@@ -247,3 +247,32 @@ describe('databases of the in-process client', () => {
     expect((await (await b.db()).datoms('avet', ':person/email', 'only-in-a@x')).length).toBe(0);
   });
 });
+
+describe('cancellation in process', () => {
+  test('the signal is checked when a call starts; an evaluation under way completes', async () => {
+    const conn = await fresh();
+    const ac = new AbortController();
+    // The evaluation runs when the call is made: an abort after that cannot stop it.
+    const tx = conn.transact([{ 'person/email': 'done@x' }], { signal: ac.signal });
+    const counted = (await conn.db()).q({ query: '[:find (count ?e) . :where [?e :person/email]]', signal: ac.signal });
+    ac.abort();
+    expect((await tx).dbAfter.t).toBe(2);
+    expect(await counted).toBe(1);
+    // From now on, every call with the signal is refused before it starts.
+    const e = await caught(conn.transact([{ 'person/email': 'never@x' }], { signal: ac.signal }));
+    expect([e.category, e.code, e.message]).toEqual(['interrupted', 'client/aborted', 'The transact call was aborted']);
+    expect((await conn.db()).t).toBe(2);
+  });
+
+  test('an iteration stops before its next page', async () => {
+    const conn = await fresh();
+    await conn.transact([{ 'person/email': 'a@x' }, { 'person/email': 'b@x' }, { 'person/email': 'c@x' }]);
+    const ac = new AbortController();
+    const it = (await conn.db()).iterIndexRange({ attr: ':person/email', chunk: 2, signal: ac.signal });
+    expect((await it.next()).value?.v).toBe('a@x');
+    ac.abort();
+    // The page at hand is answered; the next is not read.
+    expect((await it.next()).value?.v).toBe('b@x');
+    expect((await caught(it.next())).code).toBe('client/aborted');
+  });
+});
