@@ -74,14 +74,17 @@ export function sleep(ms: number, signal: AbortSignal | undefined, operation: st
  * `p`, or a rejection as soon as the signal is aborted (`p` goes on; its outcome is dropped).
  * For in-process calls that wait (storage, catching up): the caller stops waiting.
  */
-export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined, operation: string): Promise<T> {
+export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined, operation: string, note = '', data: Record<string, unknown> = {}): Promise<T> {
   if (signal === undefined) return p;
   if (signal.aborted) {
     p.catch(() => {});
-    return Promise.reject(abortedError(operation, signal));
+    return Promise.reject(abortedError(operation, signal, note, data));
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortedError(operation, signal));
+    const onAbort = (): void => {
+      p.catch(() => {});
+      reject(abortedError(operation, signal, note, data));
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(
       (v) => {
@@ -94,4 +97,9 @@ export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined, ope
       },
     );
   });
+}
+
+/** What an aborted transaction leaves undecided, for its error: the note and the data. */
+export function inDoubtAbort(txId: string): [string, Record<string, unknown>] {
+  return [` after the transaction was handed over: it is indeterminate (it may still commit). Retrying with the same txId (${txId}) is safe: it commits at most once`, { txId, indeterminate: true }];
 }

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import * as api from '../engine/api';
 import { notFound } from '../engine/errors';
 import { LocalDb, localIterTxRange, localTxRange } from '../client/local-db';
-import type { ChunkArgs, Client, Connection, Db, TransactOptions, TxRangeArgs, TxRangeEntry, TxReport } from '../client/types';
+import type { AbortOptions, ChunkArgs, Client, Connection, Db, TransactOptions, TxRangeArgs, TxRangeEntry, TxReport } from '../client/types';
+import { abortable, inDoubtAbort, signalOf, throwIfAborted, throwIfOptionsAborted } from '../client/abort';
 import { Databases } from '../node/databases';
 import type { DatabaseHost, TransactResult } from '../node/transactor';
 import { CatalogStore, createDynamoClient, ensureTables, LogStore, startDynaliteInProcess, type DynaliteHandle } from '../node/storage';
@@ -38,18 +39,30 @@ class EmbeddedConnection implements Connection {
   }
 
   async transact(txData: unknown, options: TransactOptions = {}): Promise<TxReport> {
+    const signal = signalOf(options, 'transact');
+    throwIfAborted(signal, 'transact');
     const host = await this.live();
-    return report(await host.transact(txData, options.txId ?? randomUUID()), this.dbName);
+    throwIfAborted(signal, 'transact');
+    const txId = options.txId ?? randomUUID();
+    // Once handed to the transactor the transaction goes on: an abort while it commits leaves
+    // the outcome unknown to the caller, as for the remote client.
+    return report(await abortable(host.transact(txData, txId), signal, 'transact', ...inDoubtAbort(txId)), this.dbName);
   }
 
-  async db(): Promise<Db> {
+  async db(options?: AbortOptions): Promise<Db> {
+    throwIfOptionsAborted(options, 'db');
     return new LocalDb((await this.live()).db, this.dbName);
   }
 
-  async sync(t?: number): Promise<Db> {
+  async sync(t?: number, options?: AbortOptions): Promise<Db> {
+    const signal = signalOf(options, 'sync');
+    throwIfAborted(signal, 'sync');
     const host = await this.live();
-    await host.catchUp();
-    return new LocalDb(await host.awaitBasis(t), this.dbName);
+    const caughtUp = (async () => {
+      await host.catchUp();
+      return host.awaitBasis(t);
+    })();
+    return new LocalDb(await abortable(caughtUp, signal, 'sync'), this.dbName);
   }
 
   txRange(range?: TxRangeArgs): Promise<TxRangeEntry[]> {

@@ -59,6 +59,39 @@ describe('createClient({ local: { dir } })', () => {
     fs.rmSync(d2, { recursive: true, force: true });
   });
 
+  test('an AbortSignal: refused before anything is written; aborted while committing, the transaction is in doubt and a retry with its id commits once', async () => {
+    const c = createClient({ local: { dir } });
+    try {
+      await c.createDatabase('abort');
+      const conn = await c.connect('abort');
+      await conn.transact(SCHEMA);
+      const t0 = (await conn.db()).t;
+      const before = new AbortController();
+      before.abort();
+      const refused = await conn.transact([{ 'person/name': 'Never' }], { signal: before.signal }).catch((e: unknown) => e as DatalithError);
+      expect({ category: refused.category, code: refused.code }).toEqual({ category: 'interrupted', code: 'client/aborted' });
+      expect((await conn.sync()).t).toBe(t0);
+      await expect(conn.sync(undefined, { signal: before.signal })).rejects.toMatchObject({ code: 'client/aborted' });
+
+      // Aborted while it commits: the caller stops waiting and the commit goes on, so the error
+      // says the outcome is unknown; the same txId then answers the one committed result.
+      const during = new AbortController();
+      const pending = conn.transact([{ 'person/name': 'Maybe' }], { txId: 'tx-maybe', signal: during.signal });
+      await new Promise((r) => setImmediate(r)); // handed to the transactor, its append in flight
+      during.abort();
+      const inDoubt = await pending.catch((e: unknown) => e as DatalithError);
+      expect(inDoubt.code).toBe('client/aborted');
+      expect(inDoubt.message).toMatch(/indeterminate.*tx-maybe/);
+      expect(inDoubt.data).toMatchObject({ txId: 'tx-maybe', indeterminate: true });
+      const retried = await conn.transact([{ 'person/name': 'Maybe' }], { txId: 'tx-maybe' });
+      const again = await conn.transact([{ 'person/name': 'Maybe' }], { txId: 'tx-maybe' });
+      expect(again.dbAfter.t).toBe(retried.dbAfter.t);
+      expect(await (await conn.sync()).q('[:find [?n ...] :where [_ :person/name ?n]]')).toEqual(['Maybe']);
+    } finally {
+      await c.close();
+    }
+  });
+
   test('unknown database is not-found', async () => {
     const c = createClient({ local: { dir } });
     const err = await c.connect('nope').catch((e: unknown) => e);
