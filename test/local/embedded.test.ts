@@ -11,6 +11,16 @@ const SCHEMA = `[{:db/ident :person/name :db/valueType :db.type/string :db/cardi
   {:db/ident :person/born :db/valueType :db.type/instant :db/cardinality :db.cardinality/one}
   {:db/ident :person/wealth :db/valueType :db.type/bigint :db/cardinality :db.cardinality/one}]`;
 
+/** The error a call rejects with (a call that succeeds fails the test). */
+function refusal(p: Promise<unknown>): Promise<DatalithError> {
+  return p.then(
+    () => {
+      throw new Error('expected the call to be refused');
+    },
+    (e: unknown) => e as DatalithError,
+  );
+}
+
 describe('createClient({ local: { dir } })', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'datalith-embedded-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -68,7 +78,7 @@ describe('createClient({ local: { dir } })', () => {
       const t0 = (await conn.db()).t;
       const before = new AbortController();
       before.abort();
-      const refused = await conn.transact([{ 'person/name': 'Never' }], { signal: before.signal }).catch((e: unknown) => e as DatalithError);
+      const refused = await refusal(conn.transact([{ 'person/name': 'Never' }], { signal: before.signal }));
       expect({ category: refused.category, code: refused.code }).toEqual({ category: 'interrupted', code: 'client/aborted' });
       expect((await conn.sync()).t).toBe(t0);
       await expect(conn.sync(undefined, { signal: before.signal })).rejects.toMatchObject({ code: 'client/aborted' });
@@ -79,7 +89,7 @@ describe('createClient({ local: { dir } })', () => {
       const pending = conn.transact([{ 'person/name': 'Maybe' }], { txId: 'tx-maybe', signal: during.signal });
       await new Promise((r) => setImmediate(r)); // handed to the transactor, its append in flight
       during.abort();
-      const inDoubt = await pending.catch((e: unknown) => e as DatalithError);
+      const inDoubt = await refusal(pending);
       expect(inDoubt.code).toBe('client/aborted');
       expect(inDoubt.message).toMatch(/indeterminate.*tx-maybe/);
       expect(inDoubt.data).toMatchObject({ txId: 'tx-maybe', indeterminate: true });
