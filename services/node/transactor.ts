@@ -58,7 +58,7 @@ export interface RecordedRefusal {
   readonly message: string;
 }
 
-/** Transaction ids whose retries are refusals remembered here, beside the committed ones. */
+/** A recorded refusal keeps this much of its error's message. */
 const REFUSAL_MESSAGE_CHARS = 500;
 
 export interface TransactResult {
@@ -223,21 +223,24 @@ export class DatabaseHost {
     let state = this.current.state;
     // One edit for the whole entry: its transactions update the nodes they created in place.
     const edit = new Edit();
-    for (const tx of entry.txs) {
-      if (tx.t <= state.t) continue;
-      if (tx.txId === DELETED_TX_ID) {
-        this.deleted = true;
-        break;
+    try {
+      for (const tx of entry.txs) {
+        if (tx.t <= state.t) continue;
+        if (tx.txId === DELETED_TX_ID) {
+          this.deleted = true;
+          break;
+        }
+        if (tx.t !== state.t + 1) {
+          throw new DatalithError('fault', `Log of database ${this.name} has a gap: expected t ${state.t + 1}, found ${tx.t}`, 'log/gap');
+        }
+        const decoded = decodeTx(tx.t, tx.payload);
+        state = applyDatoms(state, decoded.datoms, decoded.instant, edit);
+        this.remember(tx.txId, { t: tx.t, tempids: decoded.tempids });
+        for (const r of decoded.refused) this.rememberRefusal(r);
       }
-      if (tx.t !== state.t + 1) {
-        throw new DatalithError('fault', `Log of database ${this.name} has a gap: expected t ${state.t + 1}, found ${tx.t}`, 'log/gap');
-      }
-      const decoded = decodeTx(tx.t, tx.payload);
-      state = applyDatoms(state, decoded.datoms, decoded.instant, edit);
-      this.remember(tx.txId, { t: tx.t, tempids: decoded.tempids });
-      for (const r of decoded.refused) this.rememberRefusal(r);
+    } finally {
+      edit.live = false;
     }
-    edit.live = false;
     if (state !== this.current.state) {
       this.observer?.caughtUp(state.t - this.current.t);
       this.current = new Db(state);
