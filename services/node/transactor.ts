@@ -188,12 +188,16 @@ export class DatabaseHost {
     if (this.catchingUp) return this.catchingUp;
     this.catchingUp = (async () => {
       try {
-        const entries = await this.log.readEntries(this.dbId, this.current.t, { consistent: true });
-        for (let i = 0; i < entries.length; i++) {
-          // Replaying a long log (a node loading a database) lets other requests through
-          // between entries instead of holding the event loop for the whole replay.
-          if (i > 0) await new Promise<void>((r) => setImmediate(r));
-          this.applyEntry(entries[i]!);
+        // Page by page: the next page is read while this one is replayed.
+        let first = true;
+        for await (const entries of this.log.readEntryPages(this.dbId, this.current.t, { consistent: true })) {
+          for (const entry of entries) {
+            // Replaying a long log (a node loading a database) lets other requests through
+            // between entries instead of holding the event loop for the whole replay.
+            if (!first) await new Promise<void>((r) => setImmediate(r));
+            first = false;
+            this.applyEntry(entry);
+          }
         }
         return this.current;
       } finally {

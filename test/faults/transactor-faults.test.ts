@@ -22,17 +22,18 @@ class MemoryLog {
 
   view(): { store: LogStore; hold(): void; release(): void } {
     let held: Array<() => void> | undefined;
+    const log = this;
     const store = {
       appendEntry: async (entry: LogEntry): Promise<void> => {
         if (this.entries.some((e) => e.t === entry.t)) throw new DatalithError('conflict', `log entry ${entry.t} exists`, 'log/append-conflict');
         this.entries.push(entry);
       },
-      readEntries: async (_db: string, afterT: number): Promise<LogEntry[]> => {
-        if (this.readFailure !== undefined) throw this.readFailure;
-        // The read happens now; its answer arrives when released.
-        const snapshot = this.entries.filter((e) => e.t > afterT).sort((a, b) => a.t - b.t);
+      // One page: the read happens when the first page is asked for; it arrives when released.
+      readEntryPages: async function* (_db: string, afterT: number): AsyncGenerator<LogEntry[]> {
+        if (log.readFailure !== undefined) throw log.readFailure;
+        const snapshot = log.entries.filter((e) => e.t > afterT).sort((a, b) => a.t - b.t);
         if (held !== undefined) await new Promise<void>((r) => held!.push(r));
-        return snapshot;
+        yield snapshot;
       },
     };
     return {

@@ -37,6 +37,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  type QueryCommandOutput,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
@@ -273,25 +274,52 @@ export class LogStore {
     do {
       const want = limit === undefined ? undefined : limit - out.length;
       if (want !== undefined && want <= 0) break;
-      let page;
-      try {
-        page = await this.client.send(new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: '#db = :db AND #t > :after',
-          ExpressionAttributeNames: { '#db': 'db', '#t': 't' },
-          ExpressionAttributeValues: { ':db': S(db), ':after': N(afterT) },
-          ConsistentRead: consistent,
-          ScanIndexForward: true,
-          ...(want !== undefined ? { Limit: want } : {}),
-          ...(startKey !== undefined ? { ExclusiveStartKey: startKey } : {}),
-        }));
-      } catch (e) {
-        throw storageError('Query', e, { table: this.table, db, afterT });
-      }
+      const page = await this.queryEntries(db, afterT, consistent, startKey, want);
       for (const it of page.Items ?? []) out.push(await this.itemToEntry(db, it));
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
     return limit === undefined ? out : out.slice(0, limit);
+  }
+
+  /**
+   * The entries after `afterT`, a query page at a time, in order. The next page is already being
+   * fetched while the caller works on this one, and no more than two pages are held: loading a
+   * long log overlaps reading with replaying and does not keep the whole log in memory.
+   */
+  async *readEntryPages(db: string, afterT: number, opts: { consistent?: boolean } = {}): AsyncGenerator<LogEntry[], void, undefined> {
+    const consistent = opts.consistent ?? true;
+    const prefetch = (startKey: Record<string, AttributeValue> | undefined): Promise<QueryCommandOutput> => {
+      const p = this.queryEntries(db, afterT, consistent, startKey);
+      // A caller that stops early leaves a prefetched page unread: its failure is nobody's.
+      p.catch(() => undefined);
+      return p;
+    };
+    let next: Promise<QueryCommandOutput> | undefined = prefetch(undefined);
+    while (next !== undefined) {
+      const page: QueryCommandOutput = await next;
+      next = page.LastEvaluatedKey === undefined ? undefined : prefetch(page.LastEvaluatedKey);
+      const entries: LogEntry[] = [];
+      for (const it of page.Items ?? []) entries.push(await this.itemToEntry(db, it));
+      yield entries;
+    }
+  }
+
+  /** One query page of the entries after `afterT`. */
+  private async queryEntries(db: string, afterT: number, consistent: boolean, startKey: Record<string, AttributeValue> | undefined, limit?: number): Promise<QueryCommandOutput> {
+    try {
+      return await this.client.send(new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: '#db = :db AND #t > :after',
+        ExpressionAttributeNames: { '#db': 'db', '#t': 't' },
+        ExpressionAttributeValues: { ':db': S(db), ':after': N(afterT) },
+        ConsistentRead: consistent,
+        ScanIndexForward: true,
+        ...(limit !== undefined ? { Limit: limit } : {}),
+        ...(startKey !== undefined ? { ExclusiveStartKey: startKey } : {}),
+      }));
+    } catch (e) {
+      throw storageError('Query', e, { table: this.table, db, afterT });
+    }
   }
 
   /** The entry starting exactly at t, if any. */

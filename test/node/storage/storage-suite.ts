@@ -144,6 +144,17 @@ export function defineStorageSuite(label: string, start: () => Promise<Backend>)
       const some = await log.readEntries(db, 2, { limit: 5 });
       expect(some.map((e) => e.t)).toEqual([3, 4, 5, 6, 7]);
       expect(await log.latestT(db)).toBe(10);
+      // Page by page (as a node replays a log): the same entries, in more than one page.
+      const pages: LogEntry[][] = [];
+      for await (const page of log2.readEntryPages(db, 0)) pages.push(page);
+      expect(pages.length).toBeGreaterThan(1);
+      expect(pages.flat().map((e) => e.t)).toEqual(all.map((e) => e.t));
+      expect(pages.flat().every((e, i) => sameBytes(e.txs[0]!.payload, written[i]!.txs[0]!.payload))).toBe(true);
+      // Stopping after the first page is fine (the prefetched page is dropped).
+      for await (const page of log2.readEntryPages(db, 4)) {
+        expect(page[0]!.t).toBe(5);
+        break;
+      }
     });
 
     test('two writers racing for the same t: exactly one wins, the other gets conflict', async () => {
