@@ -116,7 +116,8 @@ export class BigDec {
       else if (other.scale < this.scale) b *= 10n ** BigInt(this.scale - other.scale);
       mag = a === b ? 0 : a < b ? -1 : 1;
     }
-    return sa > 0 ? mag : ((-mag) as -1 | 0 | 1);
+    // (`-mag` of 0 would be -0, which is not `0` to Object.is: equal negatives compare as 0.)
+    return sa > 0 || mag === 0 ? mag : ((-mag) as -1 | 1);
   }
 
   /** Numeric equality (Clojure `=`): 1.5M equals 1.50M. See `identical` for scale-sensitive. */

@@ -566,6 +566,10 @@ describe('BigDec', () => {
     expect(BigDec.parse('100').compare(BigDec.parse('1e2'))).toBe(0);
   });
 
+  test('equal negative decimals compare as 0, not -0', () => {
+    expect(Object.is(BigDec.parse('-0.001').compare(BigDec.parse('-0.0010')), 0)).toBe(true);
+  });
+
   test('compare agrees with exact rational comparison', () => {
     const dec = fc.tuple(fc.bigInt({ min: -1_000_000n, max: 1_000_000n }), fc.integer({ min: -5, max: 5 })).map(([u, s]) => new BigDec(u, s));
     fc.assert(
