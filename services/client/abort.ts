@@ -99,7 +99,13 @@ export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined, ope
   });
 }
 
-/** What an aborted transaction leaves undecided, for its error: the note and the data. */
-export function inDoubtAbort(txId: string): [string, Record<string, unknown>] {
-  return [` after the transaction was handed over: it is indeterminate (it may still commit). Retrying with the same txId (${txId}) is safe: it commits at most once`, { txId, indeterminate: true }];
+/**
+ * What an aborted transaction leaves undecided, for its error: the note and the data. `when`
+ * says how far it got (`sent` to a node, `handed over` to an in-process transactor).
+ */
+export function inDoubtAbort(txId: string, when: 'sent' | 'handed over'): { note: string; data: Record<string, unknown> } {
+  return {
+    note: ` after the transaction was ${when}: it is indeterminate (it may still commit). Retrying with the same txId (${txId}) is safe: it commits at most once`,
+    data: { txId, indeterminate: true },
+  };
 }

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { DatalithError } from '../engine/errors';
 import { toWire } from '../engine/wire';
-import { signalOf } from './abort';
+import { inDoubtAbort, signalOf } from './abort';
 import { checkDatabaseName } from './local';
 import { iterTxRangeArgs, paged, txRangeArgs, type PageFields } from './paging';
 import { basisSpec, dbPath, pageBody, RemoteDb, remoteReport, type RemoteSession } from './remote-db';
@@ -32,10 +32,7 @@ class RemoteConnection implements Connection {
       ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
       signal,
       // Aborting does not reach a transaction the node has begun: it may commit all the same.
-      abortedAfterSending: {
-        note: ` after the transaction was sent: it is indeterminate (it may still commit). Retrying with the same txId (${txId}) is safe: it commits at most once`,
-        data: { txId, indeterminate: true },
-      },
+      abortedAfterSending: inDoubtAbort(txId, 'sent'),
     });
     this.client.observe(this.dbName, r.t, r.dbId);
     return remoteReport(this.client, this.dbName, r);

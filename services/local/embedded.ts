@@ -46,7 +46,8 @@ class EmbeddedConnection implements Connection {
     const txId = options.txId ?? randomUUID();
     // Once handed to the transactor the transaction goes on: an abort while it commits leaves
     // the outcome unknown to the caller, as for the remote client.
-    return report(await abortable(host.transact(txData, txId), signal, 'transact', ...inDoubtAbort(txId)), this.dbName);
+    const doubt = inDoubtAbort(txId, 'handed over');
+    return report(await abortable(host.transact(txData, txId), signal, 'transact', doubt.note, doubt.data), this.dbName);
   }
 
   async db(options?: AbortOptions): Promise<Db> {

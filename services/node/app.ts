@@ -22,7 +22,7 @@ import type { QueryWorkerPool } from './query-workers';
 import { readRoutes } from './routes/reads';
 import { TRANSACT_PATH, transactHandler } from './routes/transact';
 import type { Cluster } from './cluster';
-import { forwardReadsWhileLoading, notifyRoutes } from './cluster-http';
+import { forwardReadsWhileLoading, notifyRoutes, READ_FORWARDING_PATH } from './cluster-http';
 
 export interface NodeAppOptions {
   readonly databases: Databases;
@@ -85,7 +85,7 @@ export function createNodeApp(opts: NodeAppOptions): Express {
   v1.post(TRANSACT_PATH, transactHandler(ctx));
   v1.use(databaseRoutes(ctx));
   if (opts.cluster) {
-    v1.use(forwardReadsWhileLoading({ cluster: opts.cluster, loaded: (name) => ops.readyOrLoad(name), timeoutMs: limits.maxQueryTimeoutMs + 5_000 }));
+    v1.post(READ_FORWARDING_PATH, forwardReadsWhileLoading({ cluster: opts.cluster, loaded: (name) => ops.readyOrLoad(name), timeoutMs: limits.maxQueryTimeoutMs + 5_000 }));
   }
   v1.use(readRoutes(ctx));
   v1.use(clusterRoutes(ctx));

@@ -11,10 +11,10 @@
  * - `clusterNodeOptions`: `preferredNodeFor` and `clusterNodes` for `startNode`/`createNodeApp`.
  */
 import { randomUUID } from 'node:crypto';
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { incorrect, unavailable } from '../engine/errors';
 import { ATTEMPT_HEADER } from '../engine/wire';
-import { FORWARDED_HEADER, isForwardError, NOTIFY_PATH, rendezvousRank, type Cluster, type ClusterNodeView } from './cluster';
+import { FORWARDED_HEADER, isForwardError, NOTIFY_PATH, rendezvousRank, type Cluster, type ClusterMember, type ClusterNodeView } from './cluster';
 
 export interface TransactRequest {
   dbName: string;
@@ -74,8 +74,7 @@ export async function transactOnPreferred(cluster: Cluster, req: TransactRequest
   if (preferred.self) {
     if (req.loaded?.() !== false) return local('preferred');
     // Loading here: the next node in preference order commits meanwhile.
-    const ranked = rendezvousRank(cluster.liveNodes().map((m) => m.id), req.dbName);
-    const next = cluster.liveNodes().find((m) => m.id === ranked.find((id) => id !== cluster.nodeId));
+    const next = nextPeerFor(cluster, req.dbName);
     if (next === undefined) return local('preferred');
     preferred = next;
   }
@@ -101,6 +100,9 @@ export function sendForwarded(res: Response, out: Extract<TransactOutcome, { kin
 /** The read operations under `/v1/databases/:name/` a loading node passes on. */
 const READ_OPERATIONS = new Set(['q', 'pull', 'pull-many', 'datoms', 'index-range', 'tx-range', 'with', 'stats', 'sync']);
 
+/** Where the read forwarding handler sits under `/v1`. */
+export const READ_FORWARDING_PATH = '/databases/:name/:operation';
+
 /** Header naming the node that served a read passed on by a loading node. */
 export const SERVED_BY_HEADER = 'x-datalith-served-by';
 
@@ -119,24 +121,28 @@ export interface ReadForwarding {
  * node taking its share of the load balancer's traffic answers at once instead of holding reads
  * for the whole replay of a long log. A read that was already passed on is served where it
  * arrives (waiting for the load), and so is one whose peer cannot be reached.
- * Mount under `/v1`, after the access-key check and the body parser.
+ * Register on the `/v1` router at `READ_FORWARDING_PATH`, after the access-key check and the
+ * body parser.
  */
-export function forwardReadsWhileLoading(opts: ReadForwarding): Router {
-  const r = Router();
-  r.post('/databases/:name/:operation', (req: Request, res: Response, next) => {
+export function forwardReadsWhileLoading(opts: ReadForwarding): RequestHandler {
+  return (req: Request, res: Response, next) => {
     const cluster = opts.cluster();
     const name = req.params.name!;
     if (cluster === undefined || !READ_OPERATIONS.has(req.params.operation!)) return next();
     const forwardedBy = req.headers[FORWARDED_HEADER];
-    if ((forwardedBy !== undefined && forwardedBy !== '') || cluster.liveNodes().length < 2) return next();
-    if (opts.loaded(name)) return next();
-    const ranked = rendezvousRank(cluster.liveNodes().map((m) => m.id), name);
-    const peer = cluster.liveNodes().find((m) => m.id === ranked.find((id) => id !== cluster.nodeId));
+    if ((forwardedBy !== undefined && forwardedBy !== '') || opts.loaded(name)) return next();
+    const peer = nextPeerFor(cluster, name);
     if (peer === undefined) return next();
     cluster.forward(peer.url, req.originalUrl, JSON.stringify(req.body ?? {}), { authorization: req.headers['authorization'] }, { timeoutMs: opts.timeoutMs })
       .then((out) => relay(res, out.status, out.headers, out.body, SERVED_BY_HEADER, peer.id), (e: unknown) => (isForwardError(e) ? next() : next(e)));
-  });
-  return r;
+  };
+}
+
+/** The first live node other than this one in a database's preference order, if any. */
+function nextPeerFor(cluster: Cluster, dbName: string): ClusterMember | undefined {
+  const live = cluster.liveNodes();
+  const id = rendezvousRank(live.map((m) => m.id), dbName).find((x) => x !== cluster.nodeId);
+  return live.find((m) => m.id === id);
 }
 
 /** Relay an answer another node gave (status, content type, body as sent), naming that node. */

@@ -48,14 +48,19 @@ class MemoryLog {
   }
 }
 
-test('catchUpFresh: a catch-up in flight that read the log before an acknowledged write is not enough', async () => {
+/** Two hosts on one log, both at the schema; B's reads can be held back. */
+async function twoHostsInStep(): Promise<{ a: DatabaseHost; b: DatabaseHost; viewB: ReturnType<MemoryLog['view']> }> {
   const log = new MemoryLog();
-  const viewA = log.view();
   const viewB = log.view();
-  const a = new DatabaseHost('d', 'id', viewA.store);
+  const a = new DatabaseHost('d', 'id', log.view().store);
   const b = new DatabaseHost('d', 'id', viewB.store);
   await a.transact(SCHEMA);
   await b.catchUp();
+  return { a, b, viewB };
+}
+
+test('catchUpFresh: a catch-up in flight that read the log before an acknowledged write is not enough', async () => {
+  const { a, b, viewB } = await twoHostsInStep();
 
   // B starts a catch-up (a poll, say) whose read happens before A's next commit...
   viewB.hold();
@@ -72,13 +77,7 @@ test('catchUpFresh: a catch-up in flight that read the log before an acknowledge
 });
 
 test('awaitBasis: a joined stale catch-up is followed by a fresh one instead of a spurious basis-not-found', async () => {
-  const log = new MemoryLog();
-  const viewA = log.view();
-  const viewB = log.view();
-  const a = new DatabaseHost('d', 'id', viewA.store);
-  const b = new DatabaseHost('d', 'id', viewB.store);
-  await a.transact(SCHEMA);
-  await b.catchUp();
+  const { a, b, viewB } = await twoHostsInStep();
   viewB.hold();
   const poll = b.catchUp();
   const acked = await a.transact([[':db/add', 'e', ':x/v', 1]]);

@@ -25,18 +25,16 @@ import { dbInput, parseDbSpec } from '../http-db-values';
 import { route } from '../http-errors';
 import type { QueryInput } from '../http-operations';
 import { encodeResponse } from '../query-job';
-import { sendWire, type RouteContext } from './context';
+import { sendJsonText, sendWire, type RouteContext } from './context';
 
 export function readRoutes(ctx: RouteContext): Router {
   const r = Router();
   /** Answers a read, refused above the response size limit (docs/limits.md). */
   const send = (res: Parameters<typeof sendWire>[0], value: unknown): void => {
-    res.status(200).type('application/json').send(encodeResponse(value, ctx.limits.maxResponseBytes));
+    sendJsonText(res, encodeResponse(value, ctx.limits.maxResponseBytes));
   };
   /** Answers JSON text a read job produced (on a query worker, or here without workers). */
-  const sendText = (res: Parameters<typeof sendWire>[0], text: string): void => {
-    res.status(200).type('application/json').send(text);
-  };
+  const sendText = sendJsonText;
   const spec = (body: Body) => parseDbSpec(body, ctx.limits.maxWithChain);
   const readable = (res: Parameters<typeof principalOf>[0], name: string): void => authorize(principalOf(res), { kind: 'read', db: name });
 
