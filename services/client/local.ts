@@ -2,6 +2,7 @@
  * The in-process client: `createClient({ local: {} })`. Databases live in memory; with
  * `local.dir` they are kept on disk through the same storage and transactor code as the nodes.
  */
+import { randomUUID } from 'node:crypto';
 import { emptyDb, type Db as EngineDb } from '../engine/db';
 import { notFound, incorrect } from '../engine/errors';
 import { transact } from '../engine/transact';
@@ -41,7 +42,11 @@ class MemoryConnection implements Connection {
       const done = d.committed.get(options.txId);
       if (done) return done;
     }
-    const report = localReport(transact(d.current, txData), this.dbName);
+    const txId = options.txId ?? randomUUID();
+    if (txId.startsWith('datalith/')) {
+      throw incorrect('db.error/reserved-tx-id', 'Transaction ids starting with datalith/ are reserved for the database itself; choose another txId (a UUID is a good choice)', { txId });
+    }
+    const report = localReport(transact(d.current, txData, { txId }), this.dbName);
     d.current = (report.dbAfter as LocalDb).engine;
     if (options.txId !== undefined) d.committed.set(options.txId, report);
     return report;

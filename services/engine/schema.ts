@@ -35,6 +35,8 @@ export const SYS = {
   tupleTypes: 9,
   tupleType: 10,
   txInstant: 11,
+  txId: 12,
+  refusedTxId: 13,
 } as const;
 
 export const TYPE_IDS: Readonly<Record<ValueType, number>> = {
@@ -50,7 +52,7 @@ interface SysAttr {
   ident: string;
   valueType: ValueType;
   cardinality?: 'one' | 'many';
-  unique?: 'identity';
+  unique?: 'identity' | 'value';
   tupleType?: TupleElementType;
   doc: string;
 }
@@ -67,6 +69,8 @@ const SYSTEM_ATTRS: SysAttr[] = [
   { id: SYS.tupleTypes, ident: ':db/tupleTypes', valueType: 'tuple', tupleType: 'keyword', doc: 'Element types of a heterogeneous tuple.' },
   { id: SYS.tupleType, ident: ':db/tupleType', valueType: 'keyword', doc: 'Element type of a homogeneous tuple.' },
   { id: SYS.txInstant, ident: ':db/txInstant', valueType: 'instant', doc: 'Wall-clock time of a transaction.' },
+  { id: SYS.txId, ident: ':db/txId', valueType: 'string', unique: 'value', doc: 'The id a transaction was committed under: a retry with the same id commits nothing and gets the original result.' },
+  { id: SYS.refusedTxId, ident: ':db/refusedTxId', valueType: 'string', cardinality: 'many', unique: 'value', doc: 'Ids of transactions refused while their outcome was in doubt: every later attempt of such an id is refused the same way.' },
 ];
 
 /** Idents of enumeration entities (no attributes of their own). */

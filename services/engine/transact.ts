@@ -30,6 +30,13 @@ export interface TransactOptions {
   readonly now?: number;
   /** Refuse transactions producing more datoms than this. */
   readonly maxDatoms?: number;
+  /**
+   * The id the transaction is committed under: asserted as `:db/txId` of the transaction entity,
+   * so the log and the indexes remember every id (exactly-once retries, queryable).
+   */
+  readonly txId?: string;
+  /** Ids of transactions refused in doubt, recorded as `:db/refusedTxId` of this transaction. */
+  readonly refusedTxIds?: readonly string[];
 }
 
 /** Marker for a tempid in entity or ref-value position. */
@@ -421,10 +428,16 @@ export function transact(db: Db, txData: unknown, opts: TransactOptions = {}): T
     if (d.a === SYS.txInstant && d.e !== tx) {
       throw incorrect('db.error/invalid-tx-instant', `:db/txInstant can only be asserted for the current transaction, not for entity ${d.e}`, { entity: d.e, attribute: ':db/txInstant' });
     }
+    if (d.a === SYS.txId || d.a === SYS.refusedTxId) {
+      const ident = d.a === SYS.txId ? ':db/txId' : ':db/refusedTxId';
+      throw incorrect('db.error/reserved-attribute', `${ident} is maintained by the transactor: pass the id as the txId option of transact instead of asserting or retracting it`, { entity: d.e, attribute: ident });
+    }
   }
   const [instant, explicit] = txInstant(db, delta, tx, opts.now ?? Date.now());
   const txDatoms: Datom[] = [];
   if (!explicit) txDatoms.push(new Datom(tx, SYS.txInstant, new Date(instant), tx, true));
+  if (opts.txId !== undefined) txDatoms.push(new Datom(tx, SYS.txId, opts.txId, tx, true));
+  for (const id of opts.refusedTxIds ?? []) txDatoms.push(new Datom(tx, SYS.refusedTxId, id, tx, true));
   for (const d of delta.retracts.values()) txDatoms.push(new Datom(d.e, d.a, d.v, tx, false));
   for (const d of delta.adds.values()) txDatoms.push(d);
 
@@ -773,4 +786,21 @@ function checkSchemaChanges(before: Db, after: Db, txDatoms: readonly Datom[]): 
       });
     }
   }
+}
+
+/** What the log records of a transaction id: the t it committed at, or the t that recorded its refusal. */
+export interface TxIdRecord {
+  readonly t: number;
+  readonly refused: boolean;
+}
+
+/**
+ * Looks a transaction id up in the value's AVET index (`:db/txId`, then `:db/refusedTxId`):
+ * the log and the indexes remember every id for the life of the database.
+ */
+export function findTxId(db: Db, txId: string): TxIdRecord | undefined {
+  const committed = db.firstDatom('avet', SYS.txId, txId);
+  if (committed !== undefined) return { t: txToT(committed.e), refused: false };
+  const refused = db.firstDatom('avet', SYS.refusedTxId, txId);
+  return refused === undefined ? undefined : { t: txToT(refused.e), refused: true };
 }

@@ -13,10 +13,10 @@ import { Datom, tToTx } from '../engine/datom';
 import { Db, emptyDb } from '../engine/db';
 import { busy, DatalithError, incorrect, isDatalithError, notFound, unavailable } from '../engine/errors';
 import { Edit } from '../engine/btree';
-import { applyDatoms, transact, type TxReport } from '../engine/transact';
+import { applyDatoms, findTxId, transact, type TxReport } from '../engine/transact';
 import { fromWire, toWire } from '../engine/wire';
 import type { Value } from '../engine/values';
-import { MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry, type LogStore } from './storage/log-store';
+import { MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry, type LogStore, type LogTx } from './storage/log-store';
 import type { TransactorObserver } from './metrics';
 
 /** Documented cap on datoms per transaction (docs/limits.md). */
@@ -26,16 +26,23 @@ export const MAX_APPEND_ATTEMPTS = 12;
 /** Transactions that may wait for one database before new ones get `busy`. */
 export const MAX_PENDING_PER_DATABASE = 2_000;
 /**
- * The transaction id of the entry that closes a deleted database's log. Appended with the same
+ * The transaction id that logs written before control records had a kind of their own used for
+ * the entry closing a deleted database's log (with an empty payload, which no transaction has).
+ * Today that entry is a control record (`LogTx.control = 'closed'`): appended with the same
  * conditional write as any entry, it makes every later append to that log conflict, so a node
  * that has not heard of the deletion finds out on its next write (or catch-up) and never
  * acknowledges a transaction into a deleted database.
  */
 export const DELETED_TX_ID = 'datalith/database-deleted';
+/** Transaction ids the node makes for itself start so; a client may not send one. */
+export const RESERVED_TX_ID_PREFIX = 'datalith/';
 /** Anomaly code of an operation on a host whose log was closed by a deletion. */
 export const DELETED_CODE = 'db.error/db-deleted';
-/** Transaction ids remembered for idempotent retries. */
-const REMEMBERED_TX_IDS = 200_000;
+/**
+ * Outcomes of recent transaction ids kept in memory (a cache: the log and the `:db/txId` and
+ * `:db/refusedTxId` index entries remember every id for the life of the database).
+ */
+const CACHED_OUTCOMES = 50_000;
 
 export interface CommittedTx {
   readonly t: number;
@@ -118,6 +125,25 @@ function refusalError(r: RecordedRefusal): DatalithError {
   return new DatalithError(r.category, r.message, r.code, { txId: r.txId, recorded: true });
 }
 
+/** What became of a transaction id, as the log records it. */
+type Outcome =
+  | { readonly kind: 'committed'; readonly t: number; readonly tempids: Record<string, number> }
+  | { readonly kind: 'refused'; readonly refusal: RecordedRefusal };
+
+/** Whether a log transaction closes a deleted database's log (today's control kind, or the legacy form). */
+function closesLog(tx: LogTx): boolean {
+  return tx.control === 'closed' || (tx.txId === DELETED_TX_ID && tx.payload.byteLength === 0);
+}
+
+/**
+ * One transaction id in a batch: its first copy is evaluated, later copies (followers) get the
+ * same answer. Copies of one id travel together, so they can never land in different entries.
+ */
+interface Slot {
+  readonly leader: Pending;
+  readonly followers: Pending[];
+}
+
 export interface TransactorMetrics {
   transactions: number;
   entries: number;
@@ -131,8 +157,8 @@ export class DatabaseHost {
   private flushing = false;
   private catchingUp: Promise<Db> | null = null;
   private nextCatchUp: Promise<Db> | null = null;
-  private readonly committed = new Map<string, CommittedTx>();
-  private readonly refused = new Map<string, RecordedRefusal>();
+  /** Recent outcomes by transaction id (see CACHED_OUTCOMES). */
+  private readonly outcomes = new Map<string, Outcome>();
   /** The log ends with a deletion entry: the database is gone. */
   private deleted = false;
   readonly metrics: TransactorMetrics = { transactions: 0, entries: 0, conflicts: 0, batchSizes: 0 };
@@ -169,7 +195,7 @@ export class DatabaseHost {
       if (this.deleted) return;
       const t = this.current.t + 1;
       try {
-        await this.log.appendEntry({ db: this.dbId, t, last: t, txs: [{ t, txId: DELETED_TX_ID, payload: new Uint8Array(0) }] });
+        await this.log.appendEntry({ db: this.dbId, t, last: t, txs: [{ t, txId: `${RESERVED_TX_ID_PREFIX}log-closed`, payload: new Uint8Array(0), control: 'closed' }] });
         this.deleted = true;
         return;
       } catch (e) {
@@ -230,7 +256,7 @@ export class DatabaseHost {
     try {
       for (const tx of entry.txs) {
         if (tx.t <= state.t) continue;
-        if (tx.txId === DELETED_TX_ID) {
+        if (closesLog(tx)) {
           this.deleted = true;
           break;
         }
@@ -239,8 +265,10 @@ export class DatabaseHost {
         }
         const decoded = decodeTx(tx.t, tx.payload);
         state = applyDatoms(state, decoded.datoms, decoded.instant, edit);
-        this.remember(tx.txId, { t: tx.t, tempids: decoded.tempids });
-        for (const r of decoded.refused) this.rememberRefusal(r);
+        // The first commit of an id is its outcome (logs written before duplicates within a
+        // batch were caught may hold an id twice).
+        if (!this.outcomes.has(tx.txId)) this.remember(tx.txId, { kind: 'committed', t: tx.t, tempids: decoded.tempids });
+        for (const r of decoded.refused) this.remember(r.txId, { kind: 'refused', refusal: r });
       }
     } finally {
       edit.live = false;
@@ -252,12 +280,14 @@ export class DatabaseHost {
     }
   }
 
-  private remember(txId: string, c: CommittedTx): void {
-    bounded(this.committed, txId, c);
-  }
-
-  private rememberRefusal(r: RecordedRefusal): void {
-    bounded(this.refused, r.txId, r);
+  /** Caches an outcome; the cache keeps the most recent `CACHED_OUTCOMES` ids. */
+  private remember(txId: string, o: Outcome): void {
+    this.outcomes.delete(txId);
+    this.outcomes.set(txId, o);
+    if (this.outcomes.size > CACHED_OUTCOMES) {
+      const oldest = this.outcomes.keys().next().value;
+      if (oldest !== undefined) this.outcomes.delete(oldest);
+    }
   }
 
   /** A value at least as recent as t, catching up with the log when needed. */
@@ -272,31 +302,65 @@ export class DatabaseHost {
     throw unavailable('db.error/basis-not-found', `Database ${this.name} has no transaction at t ${t} yet (latest is ${this.current.t})`, { t, latest: this.current.t });
   }
 
-  /** The result of a transaction id already committed, if it is. */
-  committedResult(txId: string): TransactResult | undefined {
-    const c = this.committed.get(txId);
-    if (!c) return undefined;
+  /** Whether `db` (or the cache) knows what became of `txId`. */
+  private isKnown(txId: string, db: Db): boolean {
+    return this.outcomes.has(txId) || findTxId(db, txId) !== undefined;
+  }
+
+  /**
+   * What the log says became of `txId` at or before the current value: from the cache, else
+   * from the index (`:db/txId`, `:db/refusedTxId`) and the log transaction it names.
+   */
+  async outcomeOf(txId: string): Promise<Outcome | undefined> {
+    const cached = this.outcomes.get(txId);
+    if (cached) return cached;
+    const found = findTxId(this.current, txId);
+    if (found === undefined) return undefined;
+    const tx = await this.log.readTx(this.dbId, found.t);
+    if (tx === undefined) throw new DatalithError('fault', `Log of database ${this.name} has no transaction at t ${found.t}, which the index names for ${txId}`, 'log/missing-tx');
+    const decoded = decodeTx(found.t, tx.payload);
+    let o: Outcome;
+    if (found.refused) {
+      const refusal = decoded.refused.find((r) => r.txId === txId)
+        ?? { txId, category: 'conflict', code: 'db.error/refused', message: `Transaction ${txId} was refused` };
+      o = { kind: 'refused', refusal };
+    } else {
+      o = { kind: 'committed', t: found.t, tempids: decoded.tempids };
+    }
+    this.remember(txId, o);
+    return o;
+  }
+
+  /** The answer every caller of a known transaction id gets: the original result, or its refusal. */
+  private async answerKnown(txId: string): Promise<TransactResult> {
+    const o = await this.outcomeOf(txId);
+    if (o === undefined) throw new DatalithError('fault', `Transaction id ${txId} is not in the log of ${this.name}`, 'log/missing-tx');
+    if (o.kind === 'refused') throw refusalError(o.refusal);
+    return this.resultAt(o.t, o.tempids);
+  }
+
+  private resultAt(t: number, tempids: Record<string, number>): TransactResult {
     const db = this.current;
-    const entry = db.state.log.get({ t: c.t, tx: 0, instant: 0, data: [] });
-    return {
-      t: c.t,
-      dbBefore: db.asOf(c.t - 1),
-      dbAfter: db.asOf(c.t),
-      txData: entry?.data ?? [],
-      tempids: c.tempids,
-      duplicate: true,
-    };
+    const entry = db.state.log.get({ t, tx: 0, instant: 0, data: [] });
+    return { t, dbBefore: db.asOf(t - 1), dbAfter: db.asOf(t), txData: entry?.data ?? [], tempids, duplicate: true };
+  }
+
+  /** The result of a transaction id already committed, if it is (the cache, the index and the log decide). */
+  async committedResult(txId: string): Promise<TransactResult | undefined> {
+    const o = await this.outcomeOf(txId);
+    return o?.kind === 'committed' ? this.resultAt(o.t, o.tempids) : undefined;
   }
 
   /**
    * Commits a transaction; `inDoubt` when its client does not know whether an earlier attempt
-   * with this id committed (then a refusal is written to the log before it is answered).
+   * with this id committed, or when other copies of the id may be in flight (a client-chosen
+   * id): then a refusal is written to the log before it is answered.
    */
   transact(txData: unknown, txId: string = randomUUID(), opts: { inDoubt?: boolean } = {}): Promise<TransactResult> {
-    const done = this.committedResult(txId);
-    if (done) return Promise.resolve(done);
-    const refusal = this.refused.get(txId);
-    if (refusal) return Promise.reject(refusalError(refusal));
+    if (txId.startsWith(RESERVED_TX_ID_PREFIX)) {
+      return Promise.reject(incorrect('db.error/reserved-tx-id', `Transaction ids starting with ${RESERVED_TX_ID_PREFIX} are reserved for the database itself; choose another txId (a UUID is a good choice)`, { txId }));
+    }
+    if (this.isKnown(txId, this.current)) return this.answerKnown(txId);
     if (this.deleted) return Promise.reject(this.deletedError());
     if (this.pending.length >= MAX_PENDING_PER_DATABASE) {
       return Promise.reject(busy('db.error/too-many-pending', `Database ${this.name} has ${this.pending.length} transactions waiting; retry later`));
@@ -332,44 +396,46 @@ export class DatabaseHost {
     }
   }
 
+  /** Answers every copy of a known id with what the log recorded for it. */
+  private answerSlotKnown(slot: Slot): void {
+    const answer = this.answerKnown(slot.leader.txId);
+    for (const p of [slot.leader, ...slot.followers]) answer.then(p.resolve, p.reject);
+  }
+
   /** Evaluates a batch against the latest value and appends it; retries on conflicts. */
   private async commitBatch(batch: Pending[]): Promise<void> {
-    let queue = batch;
+    let queue = slotsOf(batch);
     let verifiedAt = -1;
     for (let attempt = 0; queue.length > 0; attempt++) {
       if (attempt >= MAX_APPEND_ATTEMPTS) {
-        for (const p of queue) p.reject(busy('db.error/append-contention', `Could not commit to ${this.name} after ${MAX_APPEND_ATTEMPTS} attempts: other writers keep winning; retry`));
+        const err = busy('db.error/append-contention', `Could not commit to ${this.name} after ${MAX_APPEND_ATTEMPTS} attempts: other writers keep winning; retry`);
+        for (const s of queue) for (const p of [s.leader, ...s.followers]) p.reject(err);
         return;
       }
       if (this.catchingUp) await this.catchingUp;
+      const base = this.current;
       if (this.deleted) {
-        for (const p of queue) {
-          const done = this.committedResult(p.txId);
-          if (done) p.resolve(done);
-          else p.reject(this.deletedError());
+        for (const s of queue) {
+          if (this.isKnown(s.leader.txId, base)) this.answerSlotKnown(s);
+          else for (const p of [s.leader, ...s.followers]) p.reject(this.deletedError());
         }
         return;
       }
-      const base = this.current;
       let spec = base;
-      const accepted: Array<{ p: Pending; r: TxReport; bytes: Uint8Array }> = [];
-      let failed: Array<{ p: Pending; e: unknown }> = [];
-      const duplicates: Pending[] = [];
+      const accepted: Array<{ s: Slot; r: TxReport; bytes: Uint8Array }> = [];
+      let failed: Array<{ s: Slot; e: unknown }> = [];
+      const known: Slot[] = [];
       let size = 200 + Buffer.byteLength(this.dbId);
-      let overflow: Pending[] = [];
+      let overflow: Slot[] = [];
       for (let i = 0; i < queue.length; i++) {
-        const p = queue[i]!;
-        if (this.committed.has(p.txId)) {
-          duplicates.push(p);
-          continue;
-        }
-        const recorded = this.refused.get(p.txId);
-        if (recorded) {
-          failed.push({ p, e: refusalError(recorded) });
+        const s = queue[i]!;
+        // Committed or refused before this batch's base: every copy gets that answer.
+        if (this.isKnown(s.leader.txId, base)) {
+          known.push(s);
           continue;
         }
         try {
-          const r = transact(spec, p.txData, { maxDatoms: MAX_TX_DATOMS });
+          const r = transact(spec, s.leader.txData, { maxDatoms: MAX_TX_DATOMS, txId: s.leader.txId });
           const bytes = encodeTx(r);
           if (bytes.byteLength > MAX_TX_BYTES) {
             throw incorrect('db.error/transaction-too-large', `Transaction of ${bytes.byteLength} bytes exceeds the limit of ${MAX_TX_BYTES} bytes`, { bytes: bytes.byteLength, limit: MAX_TX_BYTES });
@@ -379,28 +445,28 @@ export class DatabaseHost {
             overflow = queue.slice(i);
             break;
           }
-          accepted.push({ p, r, bytes });
-          size += bytes.byteLength + 16 + Buffer.byteLength(p.txId);
+          accepted.push({ s, r, bytes });
+          size += bytes.byteLength + 16 + Buffer.byteLength(s.leader.txId);
           spec = r.dbAfter;
         } catch (e) {
-          failed.push({ p, e });
+          failed.push({ s, e });
         }
       }
-      // Refusals of transactions in doubt are written to the log, in an empty transaction at
-      // the end of this entry, before anyone is told (see RecordedRefusal).
+      // Refusals of transactions in doubt (or with copies in flight) are written to the log, in
+      // an empty transaction at the end of this entry, before anyone is told (RecordedRefusal).
       let sealed: RecordedRefusal[] = [];
-      const toSeal = failed.filter((f) => f.p.inDoubt && isDatalithError(f.e) && !this.refused.has(f.p.txId));
+      const toSeal = failed.filter((f) => isDatalithError(f.e) && slotInDoubt(f.s));
       if (toSeal.length > 0) {
-        const records = toSeal.map((f) => recordRefusal(f.p.txId, f.e as DatalithError));
-        const r = transact(spec, []);
+        const records = toSeal.map((f) => recordRefusal(f.s.leader.txId, f.e as DatalithError));
+        const r = transact(spec, [], { refusedTxIds: records.map((x) => x.txId) });
         const bytes = encodeTx(r, records);
         if (accepted.length > 0 && size + bytes.byteLength > MAX_ITEM_BYTES) {
           // No room in this entry: they are evaluated again for the next one.
-          const later = new Set(toSeal.map((f) => f.p));
-          failed = failed.filter((f) => !later.has(f.p));
+          const later = new Set(toSeal.map((f) => f.s));
+          failed = failed.filter((f) => !later.has(f.s));
           overflow = [...later, ...overflow];
         } else {
-          accepted.push({ p: sealingTransaction(), r, bytes });
+          accepted.push({ s: sealingSlot(), r, bytes });
           spec = r.dbAfter;
           sealed = records;
         }
@@ -413,8 +479,8 @@ export class DatabaseHost {
           verifiedAt = this.current.t;
           continue;
         }
-        for (const f of failed) f.p.reject(f.e);
-        for (const p of duplicates) p.resolve(this.committedResult(p.txId)!);
+        for (const f of failed) for (const p of [f.s.leader, ...f.s.followers]) p.reject(f.e);
+        for (const s of known) this.answerSlotKnown(s);
         queue = overflow;
         attempt = -1;
         continue;
@@ -424,7 +490,7 @@ export class DatabaseHost {
         db: this.dbId,
         t: first,
         last: first + accepted.length - 1,
-        txs: accepted.map((a, i) => ({ t: first + i, txId: a.p.txId, payload: a.bytes })),
+        txs: accepted.map((a, i) => ({ t: first + i, txId: a.s.leader.txId, payload: a.bytes })),
       };
       try {
         await this.log.appendEntry(entry);
@@ -435,21 +501,18 @@ export class DatabaseHost {
           await this.catchUpFresh();
           continue; // re-evaluate everything against the new value
         }
-        if (isDatalithError(e) && e.category === 'incorrect') {
-          for (const p of queue) p.reject(e);
-          return;
-        }
-        // Storage failed: the entry may or may not be written. Callers retry with the same
-        // transaction id, which makes the retry safe either way.
-        const err = isDatalithError(e) ? e : unavailable('storage/unavailable', `Storage is unavailable: ${(e as Error).message}`);
-        for (const p of queue) p.reject(err);
+        const err = isDatalithError(e) && e.category === 'incorrect' ? e
+          // Storage failed: the entry may or may not be written. Callers retry with the same
+          // transaction id, which makes the retry safe either way.
+          : isDatalithError(e) ? e : unavailable('storage/unavailable', `Storage is unavailable: ${(e as Error).message}`);
+        for (const s of queue) for (const p of [s.leader, ...s.followers]) p.reject(err);
         return;
       }
       // Durable: advance, then answer.
       if (this.current === base) {
         this.current = spec;
-        for (const a of accepted) this.remember(a.p.txId, { t: a.r.dbAfter.t, tempids: a.r.tempids });
-        for (const r of sealed) this.rememberRefusal(r);
+        for (const a of accepted) this.remember(a.s.leader.txId, { kind: 'committed', t: a.r.dbAfter.t, tempids: a.r.tempids });
+        for (const r of sealed) this.remember(r.txId, { kind: 'refused', refusal: r });
         this.metrics.transactions += accepted.length;
         this.metrics.entries++;
         this.metrics.batchSizes += accepted.length;
@@ -459,26 +522,35 @@ export class DatabaseHost {
         await this.catchUp();
       }
       for (const a of accepted) {
-        a.p.resolve({ t: a.r.dbAfter.t, dbBefore: a.r.dbBefore, dbAfter: a.r.dbAfter, txData: a.r.txData, tempids: a.r.tempids, duplicate: false });
+        const result: TransactResult = { t: a.r.dbAfter.t, dbBefore: a.r.dbBefore, dbAfter: a.r.dbAfter, txData: a.r.txData, tempids: a.r.tempids, duplicate: false };
+        a.s.leader.resolve(result);
+        for (const p of a.s.followers) p.resolve({ ...result, duplicate: true });
       }
-      for (const f of failed) f.p.reject(f.e);
-      for (const p of duplicates) p.resolve(this.committedResult(p.txId)!);
+      for (const f of failed) for (const p of [f.s.leader, ...f.s.followers]) p.reject(f.e);
+      for (const s of known) this.answerSlotKnown(s);
       queue = overflow;
       attempt = -1;
     }
   }
 }
 
-/** The empty transaction that carries refusals into the log; nobody waits for it. */
-function sealingTransaction(): Pending {
-  return { txData: [], txId: `datalith/refusals/${randomUUID()}`, inDoubt: false, resolve: () => undefined, reject: () => undefined };
+/** Groups a batch by transaction id, in arrival order of each id's first copy. */
+function slotsOf(batch: readonly Pending[]): Slot[] {
+  const byId = new Map<string, Slot>();
+  for (const p of batch) {
+    const s = byId.get(p.txId);
+    if (s) s.followers.push(p);
+    else byId.set(p.txId, { leader: p, followers: [] });
+  }
+  return [...byId.values()];
 }
 
-/** Adds to a map that keeps only the most recent `REMEMBERED_TX_IDS` keys. */
-function bounded<V>(m: Map<string, V>, key: string, value: V): void {
-  m.set(key, value);
-  if (m.size > REMEMBERED_TX_IDS) {
-    const oldest = m.keys().next().value;
-    if (oldest !== undefined) m.delete(oldest);
-  }
+/** A slot's refusal must be recorded when any copy is in doubt, or when there are copies at all. */
+function slotInDoubt(s: Slot): boolean {
+  return s.leader.inDoubt || s.followers.length > 0;
+}
+
+/** The empty transaction that carries refusals into the log; nobody waits for it. */
+function sealingSlot(): Slot {
+  return { leader: { txData: [], txId: `${RESERVED_TX_ID_PREFIX}refusals/${randomUUID()}`, inDoubt: false, resolve: () => undefined, reject: () => undefined }, followers: [] };
 }

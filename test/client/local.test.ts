@@ -76,13 +76,14 @@ describe('transactions through the in-process client', () => {
     expect(r2.dbAfter.t).toBe(r1.dbAfter.t + 1);
   });
 
-  test('an empty transaction makes a transaction with only :db/txInstant', async () => {
+  test('an empty transaction makes a transaction with only :db/txInstant and its :db/txId', async () => {
     const conn = await fresh();
     const before = (await conn.db()).t;
-    const r = await conn.transact([]);
+    const r = await conn.transact([], { txId: 'empty-1' });
     expect(r.dbAfter.t).toBe(before + 1);
-    expect(r.txData.map((d) => d.a)).toEqual([':db/txInstant']);
+    expect(r.txData.map((d) => d.a)).toEqual([':db/txInstant', ':db/txId']);
     expect(r.txData[0]!.v).toBeInstanceOf(Date);
+    expect(r.txData[1]!.v).toBe('empty-1');
   });
 
   test('keywords are ":ns/name" strings in and out; refs are entity ids', async () => {

@@ -13,9 +13,10 @@
  *   per tx:
  *     f64 t                   (exact for safe integers)
  *     u16 txIdLen, utf8 txId
- *     u8  kind                0 = inline, 1 = chunked
+ *     u8  kind                0 = inline, 1 = chunked, 2 = control: log closed
  *     inline:  u32 len, bytes
  *     chunked: u32 len, u32 crc32, f64 base, u16 chunkCount
+ *     closed:  nothing (the entry that closes a deleted database's log)
  *   (all integers little-endian)
  *
  * Append is ONE conditional `PutItem` (`attribute_not_exists(t)`) at (db, entry.t): of two
@@ -28,12 +29,21 @@
  * Chunks are written BEFORE the conditional entry put, so a committed entry never references a
  * missing chunk; reading resolves them transparently (strongly consistent reads). A writer that
  * loses the race leaves its chunks behind as orphans: nothing references them, so they are
- * harmless garbage (each carries `of` = the entry t it was written for, for a later sweep).
+ * harmless garbage: a writer that loses the conditional put deletes its chunks at once, and
+ * `sweepChunks` removes those of appends whose outcome was unknown (each chunk carries `of` =
+ * the entry t it was written for: once the entry covering `of` exists and does not name the
+ * chunk, no put can ever make it referenced).
+ *
+ * Control records are marked by their kind, never by a transaction id: nothing a client sends
+ * can be read as one. (Logs written before kind 2 closed a log with an inline transaction of
+ * id `datalith/database-deleted` and an EMPTY payload; a client transaction always has a
+ * non-empty payload, so that legacy form is still told apart by its length.)
  * A single transaction payload above `MAX_TX_BYTES` is refused with `incorrect`
  * `db.error/transaction-too-large` before anything is written.
  */
 import { randomInt } from 'node:crypto';
 import {
+  DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -49,6 +59,8 @@ export interface LogTx {
   t: number;
   txId: string;
   payload: Uint8Array;
+  /** A control record, not a transaction: `closed` ends a deleted database's log. */
+  control?: 'closed';
 }
 
 export interface LogEntry {
@@ -73,6 +85,7 @@ const MAGIC = [0x44, 0x4c, 0x47, 0x01]; // 'DLG' v1
 const HEADER_BYTES = 8;
 const KIND_INLINE = 0;
 const KIND_CHUNKED = 1;
+const KIND_CLOSED = 2;
 const CHUNK_STRIDE = 1024;
 /** Item attributes besides the body: names (db, t, last, n, body) + number values + db string. */
 const ITEM_OVERHEAD = 96;
@@ -83,6 +96,8 @@ const utf8len = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 const inlineTxBytes = (tx: LogTx): number => 8 + 2 + utf8len(tx.txId) + 1 + 4 + tx.payload.byteLength;
 const chunkedTxBytes = (tx: LogTx): number => 8 + 2 + utf8len(tx.txId) + 1 + 4 + 4 + 8 + 2;
+const controlTxBytes = (tx: LogTx): number => 8 + 2 + utf8len(tx.txId) + 1;
+const encodedTxBytes = (e: EncodedTx): number => (e.tx.control !== undefined ? controlTxBytes(e.tx) : e.chunk ? chunkedTxBytes(e.tx) : inlineTxBytes(e.tx));
 
 /**
  * Item size of `entry` with every payload inline. The transactor keeps a batch while
@@ -125,7 +140,7 @@ type EncodedTx = { tx: LogTx; chunk?: ChunkRef };
 
 function encodeBody(txs: EncodedTx[]): Buffer {
   let size = HEADER_BYTES;
-  for (const e of txs) size += e.chunk ? chunkedTxBytes(e.tx) : inlineTxBytes(e.tx);
+  for (const e of txs) size += encodedTxBytes(e);
   const buf = Buffer.allocUnsafe(size);
   let o = 0;
   for (const b of MAGIC) buf[o++] = b;
@@ -135,7 +150,9 @@ function encodeBody(txs: EncodedTx[]): Buffer {
     const idLen = utf8len(tx.txId);
     o = buf.writeUInt16LE(idLen, o);
     o += buf.write(tx.txId, o, 'utf8');
-    if (chunk === undefined) {
+    if (tx.control === 'closed') {
+      o = buf.writeUInt8(KIND_CLOSED, o);
+    } else if (chunk === undefined) {
       o = buf.writeUInt8(KIND_INLINE, o);
       o = buf.writeUInt32LE(tx.payload.byteLength, o);
       buf.set(tx.payload, o);
@@ -152,7 +169,7 @@ function encodeBody(txs: EncodedTx[]): Buffer {
   return buf;
 }
 
-type DecodedTx = { t: number; txId: string; payload?: Uint8Array; chunk?: ChunkRef };
+type DecodedTx = { t: number; txId: string; payload?: Uint8Array; chunk?: ChunkRef; control?: 'closed' };
 
 function corrupt(db: string, t: number, why: string): DatalithError {
   return new DatalithError('fault', `log entry ${db}@${t} is corrupt: ${why}`, 'log/corrupt-entry', { db, t });
@@ -182,6 +199,8 @@ function decodeBody(db: string, t: number, body: Uint8Array): DecodedTx[] {
         const base = buf.readDoubleLE(o); o += 8;
         const cnt = buf.readUInt16LE(o); o += 2;
         out.push({ t: txT, txId, chunk: { len, crc, base, count: cnt } });
+      } else if (kind === KIND_CLOSED) {
+        out.push({ t: txT, txId, payload: new Uint8Array(0), control: 'closed' });
       } else {
         throw new RangeError(`unknown tx kind ${kind}`);
       }
@@ -206,6 +225,9 @@ function validateEntry(entry: LogEntry): void {
     if (tx.t !== entry.t + i) throw bad(`tx ${i} has t ${tx.t}, expected ${entry.t + i}`);
     if (typeof tx.txId !== 'string' || utf8len(tx.txId) > 1024) throw bad(`tx ${i} txId must be a string of at most 1024 bytes`);
     if (!(tx.payload instanceof Uint8Array)) throw bad(`tx ${i} payload must be a Uint8Array`);
+    if (tx.control !== undefined && (tx.control !== 'closed' || tx.payload.byteLength > 0 || entry.txs.length !== 1)) {
+      throw bad(`tx ${i} is a control record: it must be 'closed', have no payload and stand alone in its entry`);
+    }
     if (tx.payload.byteLength > MAX_TX_BYTES) {
       throw incorrect('db.error/transaction-too-large',
         `transaction is ${tx.payload.byteLength} bytes encoded; the limit is ${MAX_TX_BYTES} bytes`,
@@ -241,7 +263,7 @@ export class LogStore {
    */
   async appendEntry(entry: LogEntry): Promise<void> {
     validateEntry(entry);
-    const encoded = await this.prepareBody(entry);
+    const { body: encoded, chunks } = await this.prepareBody(entry);
     const item: Record<string, AttributeValue> = {
       db: S(entry.db),
       t: N(entry.t),
@@ -260,6 +282,8 @@ export class LogStore {
       if (!isConditionalCheckFailed(e)) throw storageError('PutItem', e, { table: this.table, db: entry.db, t: entry.t });
       const existing = await this.getBody(entry.db, entry.t);
       if (existing !== undefined && Buffer.from(existing).equals(encoded)) return; // our own write landed
+      // Another entry holds this t: no put can ever make our chunks referenced.
+      if (chunks.length > 0) await this.deleteChunks(entry.db, chunks).catch(() => undefined);
       throw new DatalithError('conflict', `log entry ${entry.db}@${entry.t} already exists`, 'log/append-conflict',
         { db: entry.db, t: entry.t });
     }
@@ -358,10 +382,100 @@ export class LogStore {
     return last === undefined ? 0 : Number(last);
   }
 
+  /** The transaction at exactly `t`: read from the entry that covers it (strongly consistent). */
+  async readTx(db: string, t: number): Promise<LogTx | undefined> {
+    let res;
+    try {
+      res = await this.client.send(new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: '#db = :db AND #t <= :t',
+        ExpressionAttributeNames: { '#db': 'db', '#t': 't' },
+        ExpressionAttributeValues: { ':db': S(db), ':t': N(t) },
+        ConsistentRead: true,
+        ScanIndexForward: false,
+        Limit: 1,
+      }));
+    } catch (e) {
+      throw storageError('Query', e, { table: this.table, db, t });
+    }
+    const item = res.Items?.[0];
+    if (item === undefined) return undefined;
+    const entry = await this.itemToEntry(db, item);
+    return entry.txs.find((tx) => tx.t === t);
+  }
+
+  /**
+   * Deletes the chunk items of `db` that no entry references and none ever can: those whose
+   * entry t (`of`) is covered by an entry that does not name them. Chunks of an append still
+   * in flight are kept (its t is not taken yet). Returns how many were deleted.
+   */
+  async sweepChunks(db: string): Promise<number> {
+    const byOf = new Map<number, number[]>();
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      let page: QueryCommandOutput;
+      try {
+        page = await this.client.send(new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: '#db = :db',
+          ExpressionAttributeNames: { '#db': 'db', '#t': 't', '#of': 'of' },
+          ExpressionAttributeValues: { ':db': S(db + CHUNK_PARTITION_SUFFIX) },
+          ProjectionExpression: '#t, #of',
+          ConsistentRead: true,
+          ...(startKey !== undefined ? { ExclusiveStartKey: startKey } : {}),
+        }));
+      } catch (e) {
+        throw storageError('Query', e, { table: this.table, db, sweep: true });
+      }
+      for (const it of page.Items ?? []) {
+        const key = Number(it['t']?.N);
+        const of = Number(it['of']?.N);
+        if (!Number.isSafeInteger(key) || !Number.isSafeInteger(of)) continue;
+        const list = byOf.get(of);
+        if (list) list.push(key);
+        else byOf.set(of, [key]);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    if (byOf.size === 0) return 0;
+    const latest = await this.latestT(db);
+    let deleted = 0;
+    for (const [of, keys] of byOf) {
+      if (of > latest) continue; // that t is not taken yet: an append may still land there
+      const referenced = new Set<number>();
+      const body = await this.getBody(db, of);
+      if (body !== undefined) {
+        for (const d of decodeBody(db, of, body)) {
+          if (d.chunk !== undefined) for (let i = 0; i < d.chunk.count; i++) referenced.add(d.chunk.base + i);
+        }
+      }
+      const orphans = keys.filter((k) => !referenced.has(k));
+      await this.deleteChunkKeys(db, orphans);
+      deleted += orphans.length;
+    }
+    return deleted;
+  }
+
   // ---- internals ----
 
+  private deleteChunks(db: string, chunks: readonly ChunkRef[]): Promise<void> {
+    const keys: number[] = [];
+    for (const c of chunks) for (let i = 0; i < c.count; i++) keys.push(c.base + i);
+    return this.deleteChunkKeys(db, keys);
+  }
+
+  private async deleteChunkKeys(db: string, keys: readonly number[]): Promise<void> {
+    await Promise.all(keys.map(async (k) => {
+      try {
+        await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { db: S(db + CHUNK_PARTITION_SUFFIX), t: N(k) } }));
+      } catch (e) {
+        throw storageError('DeleteItem', e, { table: this.table, db, chunk: k });
+      }
+    }));
+  }
+
   /** Encode the body, spilling the largest payloads into chunk items (written now) if needed. */
-  private async prepareBody(entry: LogEntry): Promise<Buffer> {
+  private async prepareBody(entry: LogEntry): Promise<{ body: Buffer; chunks: ChunkRef[] }> {
     const encoded: EncodedTx[] = entry.txs.map((tx) => ({ tx }));
     const fixed = ITEM_OVERHEAD + utf8len(entry.db);
     let size = entrySize(entry);
@@ -384,7 +498,9 @@ export class LogStore {
     if (fixed + body.length > MAX_ITEM_BYTES) {
       throw new DatalithError('fault', `log entry size accounting is off (${fixed + body.length} bytes)`, 'log/encode-failed');
     }
-    return body;
+    const chunks: ChunkRef[] = [];
+    for (const e of encoded) if (e.chunk !== undefined) chunks.push(e.chunk);
+    return { body, chunks };
   }
 
   private async writeChunks(entry: LogEntry, tx: LogTx): Promise<ChunkRef> {
@@ -441,6 +557,7 @@ export class LogStore {
       t: d.t,
       txId: d.txId,
       payload: d.payload ?? (await this.readChunks(db, t, d.chunk as ChunkRef)),
+      ...(d.control !== undefined ? { control: d.control } : {}),
     })));
     return { db, t, last, txs };
   }
