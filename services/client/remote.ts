@@ -27,8 +27,10 @@ class RemoteConnection implements Connection {
   async transact(txData: unknown, options: TransactOptions = {}): Promise<TxReport> {
     const signal = signalOf(options, 'transact');
     // The id makes retries safe: a retry of a committed transaction returns its first result.
+    // An id the caller chose may be sent by other callers too; one made here is for this call alone.
     const txId = options.txId ?? randomUUID();
-    const r = await this.client.transport.call('POST', dbPath(this.dbName, 'transact'), { txData: toWire(txData), txId }, {
+    const body = { txData: toWire(txData), txId, ...(options.txId === undefined ? { txIdGenerated: true } : {}) };
+    const r = await this.client.transport.call('POST', dbPath(this.dbName, 'transact'), body, {
       ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
       signal,
       // Aborting does not reach a transaction the node has begun: it may commit all the same.

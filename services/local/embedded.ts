@@ -47,7 +47,9 @@ class EmbeddedConnection implements Connection {
     // Once handed to the transactor the transaction goes on: an abort while it commits leaves
     // the outcome unknown to the caller, as for the remote client.
     const doubt = inDoubtAbort(txId, 'handed over');
-    return report(await abortable(host.transact(txData, txId), signal, 'transact', doubt.note, doubt.data), this.dbName);
+    // An id the caller chose may be sent by other callers too: a refusal then goes to the log first.
+    const inDoubt = options.txId !== undefined;
+    return report(await abortable(host.transact(txData, txId, { inDoubt }), signal, 'transact', doubt.note, doubt.data), this.dbName);
   }
 
   async db(options?: AbortOptions): Promise<Db> {

@@ -54,7 +54,8 @@ function anomalyCategory(body: Buffer): string | undefined {
 
 export async function transactOnPreferred(cluster: Cluster, req: TransactRequest): Promise<TransactOutcome> {
   const given = req.body['txId'];
-  const txId = typeof given === 'string' && given.length > 0 ? given : randomUUID();
+  const chosen = typeof given === 'string' && given.length > 0;
+  const txId = chosen ? given : randomUUID();
   const local = async (reason: Extract<TransactOutcome, { kind: 'local' }>['reason']): Promise<TransactOutcome> =>
     ({ kind: 'local', value: await req.commitLocally(txId, reason === 'forward-failed' || reason === 'preferred-unavailable'), txId, reason });
 
@@ -80,7 +81,8 @@ export async function transactOnPreferred(cluster: Cluster, req: TransactRequest
   }
   let res;
   try {
-    res = await cluster.forward(preferred.url, req.path, JSON.stringify({ ...req.body, txId }), {
+    // An id made here is made for this one call, as the SDK's are.
+    res = await cluster.forward(preferred.url, req.path, JSON.stringify({ ...req.body, txId, ...(chosen ? {} : { txIdGenerated: true }) }), {
       authorization: req.headers['authorization'],
       [ATTEMPT_HEADER]: req.headers[ATTEMPT_HEADER],
     });

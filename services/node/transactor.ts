@@ -167,11 +167,16 @@ export class DatabaseHost {
   /** Receives commits, conflicts and catch-ups (the node's metrics). */
   observer: TransactorObserver | null = null;
 
+  private readonly cachedOutcomes: number;
+
   constructor(
     readonly name: string,
     readonly dbId: string,
     private readonly log: LogStore,
-  ) {}
+    opts: { cachedOutcomes?: number } = {},
+  ) {
+    this.cachedOutcomes = opts.cachedOutcomes ?? CACHED_OUTCOMES;
+  }
 
   get db(): Db {
     return this.current;
@@ -280,11 +285,11 @@ export class DatabaseHost {
     }
   }
 
-  /** Caches an outcome; the cache keeps the most recent `CACHED_OUTCOMES` ids. */
+  /** Caches an outcome; the cache keeps the most recent ids (CACHED_OUTCOMES by default). */
   private remember(txId: string, o: Outcome): void {
     this.outcomes.delete(txId);
     this.outcomes.set(txId, o);
-    if (this.outcomes.size > CACHED_OUTCOMES) {
+    if (this.outcomes.size > this.cachedOutcomes) {
       const oldest = this.outcomes.keys().next().value;
       if (oldest !== undefined) this.outcomes.delete(oldest);
     }

@@ -1,14 +1,18 @@
 /**
- * `POST /v1/databases/:name/transact` `{ txData, txId? }` → `{ t, basisT, txData, tempids,
- * duplicate }`. `txData` is EDN text or wire-encoded JS data; `txId` is the idempotency key a
- * retrying client sends again (a retry of a committed id answers the original result with
- * `duplicate: true` and commits nothing).
+ * `POST /v1/databases/:name/transact` `{ txData, txId?, txIdGenerated? }` → `{ t, basisT, txData,
+ * tempids, duplicate }`. `txData` is EDN text or wire-encoded JS data; `txId` is the idempotency
+ * key a retrying client sends again (a retry of a committed id answers the original result with
+ * `duplicate: true` and commits nothing). A `txId` the caller chose may be sent by several
+ * callers at once, so its refusal is written to the log before it is answered (every caller
+ * gets the same answer); `txIdGenerated: true` says the id was made for this one call (the SDK
+ * does so), and a first attempt is then refused without a log write.
  */
 import type { RequestHandler } from 'express';
 import { incorrect } from '../../engine/errors';
 import { ATTEMPT_HEADER } from '../../engine/wire';
 import { authorize, principalOf } from '../auth';
-import { bodyOf, stringField, wireField } from '../http-body';
+import { bodyOf, boolField, stringField, wireField } from '../http-body';
+import { RESERVED_TX_ID_PREFIX } from '../transactor';
 import { route } from '../http-errors';
 import { sendWire, type RouteContext } from './context';
 import { sendForwarded, transactOnPreferred } from '../cluster-http';
@@ -32,9 +36,14 @@ export function transactHandler(ctx: RouteContext): RequestHandler {
     if (txId !== undefined && !TX_ID.test(txId)) {
       throw incorrect('http/invalid-tx-id', 'txId must be 1-128 printable ASCII characters without spaces (a UUID is a good choice)', { field: 'txId' });
     }
-    // A retry: an earlier attempt of this transaction may have committed, or may still.
+    if (txId !== undefined && txId.startsWith(RESERVED_TX_ID_PREFIX)) {
+      throw incorrect('db.error/reserved-tx-id', `Transaction ids starting with ${RESERVED_TX_ID_PREFIX} are reserved for the database itself; choose another txId (a UUID is a good choice)`, { field: 'txId', txId });
+    }
+    const generated = boolField(body, 'txIdGenerated') === true;
+    // A retry: an earlier attempt of this transaction may have committed, or may still. A
+    // caller-chosen id: another copy may be in flight.
     const attempt = Number(req.headers[ATTEMPT_HEADER] ?? 1);
-    const inDoubt = Number.isFinite(attempt) && attempt > 1;
+    const inDoubt = (Number.isFinite(attempt) && attempt > 1) || (txId !== undefined && !generated);
     const cluster = ctx.cluster;
     if (!cluster) {
       sendWire(res, await ctx.ops.transact(name, txData, txId, { inDoubt }));
@@ -45,7 +54,7 @@ export function transactHandler(ctx: RouteContext): RequestHandler {
     const out = await transactOnPreferred(cluster, {
       dbName: name,
       path: req.originalUrl,
-      body: { txData: body['txData'], ...(txId !== undefined ? { txId } : {}) },
+      body: { txData: body['txData'], ...(txId !== undefined ? { txId } : {}), ...(generated ? { txIdGenerated: true } : {}) },
       headers: req.headers,
       commitLocally: (id, forwardInDoubt) => ctx.ops.transact(name, txData, id, { inDoubt: inDoubt || forwardInDoubt }),
       loaded: () => ctx.ops.readyOrLoad(name),
