@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { QueryCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import type { CatalogStore, LogStore } from '../../services/node/storage';
+import { createDynamoClient, LogStore, type CatalogStore } from '../../services/node/storage';
 import { CHUNK_BYTES, CHUNK_PARTITION_SUFFIX, MAX_ITEM_BYTES } from '../../services/node/storage/log-store';
 import { DatabaseHost, DELETED_TX_ID, encodeTx, type TransactResult } from '../../services/node/transactor';
 import { tToTx } from '../../services/engine/datom';
@@ -299,4 +299,54 @@ describe('chunks of a big transaction', () => {
     await reader.catchUp();
     expect(reader.db.t).toBe(latest);
   });
+
+  test('chunks of an append whose outcome was unknown are swept once the log moves on; those of one that landed stay', async () => {
+    const { id, name } = await freshDatabase();
+    const client = createDynamoClient({ endpoint: storage.handle.endpoint });
+    // The next entry put of this database fails — before it is sent, or after it landed.
+    let fail: 'before' | 'after' | null = null;
+    client.middlewareStack.add((next, context) => async (args) => {
+      const input = args.input as { Item?: { db?: { S?: string } } };
+      if (context.commandName === 'PutItemCommand' && input.Item?.db?.S === id && fail !== null) {
+        const when = fail;
+        fail = null;
+        if (when === 'after') await next(args);
+        throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError', $metadata: {} });
+      }
+      return next(args);
+    }, { step: 'initialize' });
+    try {
+      const flaky = new LogStore(client, { logTable: log.table });
+      const host = new DatabaseHost(name, id, flaky);
+      await host.transact(SCHEMA);
+      fail = 'before';
+      await expect(host.transact(bigTx(5_000))).rejects.toMatchObject({ category: 'unavailable' });
+      const orphans = await chunkKeys(id);
+      expect(orphans.length).toBeGreaterThan(0);
+      await host.transact([{ 'item/key': 1 }]);
+      await waitFor(async () => (await chunkKeys(id)).length === 0);
+      fail = 'after';
+      await expect(host.transact(bigTx(6_000))).rejects.toMatchObject({ category: 'unavailable' });
+      const landed = await chunkKeys(id);
+      await host.catchUp();
+      await host.transact([{ 'item/key': 2 }]);
+      await host.transact([{ 'item/key': 3 }]);
+      expect(await flaky.sweepChunks(id)).toBe(0);
+      expect(await chunkKeys(id)).toEqual(landed);
+      const reader = new DatabaseHost(name, id, log);
+      await reader.catchUp();
+      expect(reader.db.entid([':item/key', 6_001])).toBeDefined();
+    } finally {
+      client.destroy();
+    }
+  });
 });
+
+/** Polls until `ok` holds (a background sweep has no event to wait on). */
+async function waitFor(ok: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await ok()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('condition not met after 200 polls');
+}

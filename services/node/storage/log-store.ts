@@ -247,6 +247,8 @@ export interface ReadOptions {
 
 export class LogStore {
   readonly table: string;
+  /** Databases with chunks from an append whose outcome was unknown: swept after the next append. */
+  private readonly sweepDue = new Set<string>();
 
   constructor(private readonly client: DynamoDBClient, names: Partial<TableNames> = {}) {
     this.table = tableNames(names).logTable;
@@ -278,8 +280,13 @@ export class LogStore {
         ConditionExpression: 'attribute_not_exists(#t)',
         ExpressionAttributeNames: { '#t': 't' },
       }));
+      if (this.sweepDue.delete(entry.db)) void this.sweepChunks(entry.db).catch(() => this.sweepDue.add(entry.db));
     } catch (e) {
-      if (!isConditionalCheckFailed(e)) throw storageError('PutItem', e, { table: this.table, db: entry.db, t: entry.t });
+      if (!isConditionalCheckFailed(e)) {
+        // The entry may or may not have landed: its chunks are swept once the log moves on.
+        if (chunks.length > 0) this.sweepDue.add(entry.db);
+        throw storageError('PutItem', e, { table: this.table, db: entry.db, t: entry.t });
+      }
       const existing = await this.getBody(entry.db, entry.t);
       if (existing !== undefined && Buffer.from(existing).equals(encoded)) return; // our own write landed
       // Another entry holds this t: no put can ever make our chunks referenced.
