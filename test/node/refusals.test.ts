@@ -132,8 +132,8 @@ describe('over HTTP', () => {
   test(`${ATTEMPT_HEADER} marks a retry: its refusal is recorded, so the id never commits`, async () => {
     const name = `refuse-${randomUUID().slice(0, 8)}`;
     const key = sys.adminKey;
-    const tx = (txData: unknown, txId?: string, headers: Record<string, string> = {}) =>
-      http(`${sys.url}/v1/databases/${name}/transact`, { key, body: { txData, ...(txId ? { txId } : {}) }, headers });
+    const tx = (txData: unknown, txId?: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}) =>
+      http(`${sys.url}/v1/databases/${name}/transact`, { key, body: { txData, ...(txId ? { txId } : {}), ...extra }, headers });
     expect((await http(`${sys.url}/v1/databases`, { key, body: { name } })).status).toBe(201);
     expect((await tx(SCHEMA)).status).toBe(200);
     const e = (await tx([{ 'db/id': 'a', 'acct/v': 0 }])).body.tempids.a as number;
@@ -141,12 +141,18 @@ describe('over HTTP', () => {
 
     const retried = await tx(cas, 'r-1', { [ATTEMPT_HEADER]: '2' });
     expect({ status: retried.status, code: retried.body.code }).toEqual({ status: 409, code: 'db.error/cas-failed' });
-    const first = await tx(cas, 'f-1');
+    // A first attempt under an id made for this call alone (as the SDK's are): nothing recorded.
+    const first = await tx(cas, 'f-1', {}, { txIdGenerated: true });
     expect(first.status).toBe(409);
+    // A first attempt under an id the caller chose: other copies may be in flight, so it is recorded.
+    const chosen = await tx(cas, 'c-1');
+    expect(chosen.status).toBe(409);
     expect((await tx([[':db/add', e, ':acct/v', 1]])).status).toBe(200);
-    // Now the compare holds: the id refused in doubt stays refused, the other one commits.
-    const retriedAgain = await tx(cas, 'r-1');
-    expect({ status: retriedAgain.status, code: retriedAgain.body.code }).toEqual({ status: 409, code: 'db.error/cas-failed' });
-    expect((await tx(cas, 'f-1')).status).toBe(200);
+    // Now the compare holds: the ids refused in doubt stay refused, the other one commits.
+    for (const id of ['r-1', 'c-1']) {
+      const again = await tx(cas, id);
+      expect({ status: again.status, code: again.body.code }).toEqual({ status: 409, code: 'db.error/cas-failed' });
+    }
+    expect((await tx(cas, 'f-1', {}, { txIdGenerated: true })).status).toBe(200);
   });
 });
