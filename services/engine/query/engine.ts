@@ -58,9 +58,10 @@ export function checkTime(ctx: Ctx): void {
 
 const isDb = (s: Source | undefined): s is Db => s !== undefined && !Array.isArray(s);
 
-function getSource(ctx: Ctx, name: string, dflt: string, text: string): Source {
-  const s = ctx.sources.get(name === '$' ? dflt : name);
-  if (s === undefined) throw incorrect('query/unknown-source', `Unknown source ${name === '$' ? dflt : name} in ${text}`, { clause: text });
+/** The source a clause reads: the one it names, else its scope's default. */
+function getSource(ctx: Ctx, name: string | null, dflt: string, text: string): Source {
+  const s = ctx.sources.get(name ?? dflt);
+  if (s === undefined) throw incorrect('query/unknown-source', `Unknown source ${name ?? dflt} in ${text}`, { clause: text });
   return s;
 }
 
@@ -818,7 +819,7 @@ function toArray(v: unknown, text: string): readonly unknown[] {
 
 function runNot(c: NotClause, rel: Rel, ctx: Ctx, dflt: string): Rel {
   const join = (c.joinVars ?? clauseVars(c)).filter((v) => rel.has(v));
-  const src = c.src === '$' ? dflt : c.src;
+  const src = c.src ?? dflt;
   const input = project(rel, join);
   const res = evalClauses(c.clauses, input, ctx, src);
   if (res.rows.length === 0) return rel;
@@ -833,7 +834,7 @@ function runNot(c: NotClause, rel: Rel, ctx: Ctx, dflt: string): Rel {
 function runOr(c: OrClause, rel: Rel, ctx: Ctx, dflt: string): Rel {
   const vars = c.joinVars ?? clauseVars(c);
   const boundVars = vars.filter((v) => rel.has(v));
-  const src = c.src === '$' ? dflt : c.src;
+  const src = c.src ?? dflt;
   const input = project(rel, boundVars);
   const seen = new Set<unknown>();
   const rows: unknown[][] = [];
@@ -891,7 +892,7 @@ function runRule(c: RuleCall, rel: Rel, ctx: Ctx, dflt: string): Rel {
   if (c.args.length !== arity) {
     throw incorrect('query/wrong-arity', `Rule ${c.name} takes ${arity} arguments, got ${c.args.length} in ${c.text}`, { rule: c.name, clause: c.text });
   }
-  const src = c.src === '$' ? dflt : c.src;
+  const src = c.src ?? dflt;
   // Adornment: positions bound by constants or by variables of the relation.
   const bound: number[] = [];
   for (let i = 0; i < arity; i++) {

@@ -83,6 +83,7 @@ export function q(query: unknown, inputs: readonly unknown[] = [], opts: QueryOp
   }
   const sources = new Map<string, Source>();
   let rules: Map<string, Rule[]> | null = null;
+  const patterns = new Map<string, unknown>();
   let rel = new Rel([], [[]], true);
   for (let i = 0; i < pq.in.length; i++) {
     const spec = pq.in[i]!;
@@ -94,6 +95,8 @@ export function q(query: unknown, inputs: readonly unknown[] = [], opts: QueryOp
       sources.set(spec.name, value as Source);
     } else if (spec.t === 'rules') {
       rules = rulesCached(value);
+    } else if (spec.t === 'pattern') {
+      patterns.set(spec.name, value);
     } else {
       rel = join(rel, bindInput(spec.b, value));
     }
@@ -102,11 +105,11 @@ export function q(query: unknown, inputs: readonly unknown[] = [], opts: QueryOp
   const ctx = newCtx(sources, rules, opts.timeout);
   if (ctx.deadline !== Infinity) checkTime(ctx);
   const result = evalClauses(pq.where, rel, ctx, '$');
-  return shape(pq, result, ctx, opts);
+  return shape(pq, result, ctx, opts, patterns);
 }
 
 function inText(i: Query['in'][number]): string {
-  return i.t === 'src' ? i.name : i.t === 'rules' ? '%' : show(bindingText(i.b));
+  return i.t === 'src' || i.t === 'pattern' ? i.name : i.t === 'rules' ? '%' : show(bindingText(i.b));
 }
 function bindingText(b: Binding): unknown {
   switch (b.t) {
@@ -200,7 +203,7 @@ function elemVars(f: FindElem): string[] {
   return last.t === 'var' ? [last.name] : [];
 }
 
-function shape(pq: Query, rel: Rel, ctx: Ctx, opts: QueryOptions): unknown {
+function shape(pq: Query, rel: Rel, ctx: Ctx, opts: QueryOptions, patterns: ReadonlyMap<string, unknown>): unknown {
   const find = pq.find;
   const hasAgg = find.some((f) => f.t === 'agg');
   // Variables missing from an empty result: nothing to return.
@@ -211,7 +214,12 @@ function shape(pq: Query, rel: Rel, ctx: Ctx, opts: QueryOptions): unknown {
   let tuples: unknown[][];
   if (!hasAgg) {
     const cols = find.map((f) => rel.col(elemVars(f)[0]!));
-    tuples = distinctRows(rel, cols, ctx);
+    if (pq.with.length === 0) tuples = distinctRows(rel, cols, ctx);
+    else {
+      // A bag: the set of tuples over the find and :with variables, then the :with ones dropped.
+      const withCols = withColumns(pq, rel, cols);
+      tuples = distinctRows(rel, [...cols, ...withCols], ctx).map((t) => t.slice(0, cols.length));
+    }
   } else {
     tuples = aggregate(pq, rel, ctx);
   }
@@ -221,7 +229,7 @@ function shape(pq: Query, rel: Rel, ctx: Ctx, opts: QueryOptions): unknown {
     if (f.t !== 'pull') return;
     const src = ctx.sources.get(f.src);
     if (!(src instanceof Db)) throw incorrect('query/unknown-source', `Unknown source ${f.src} in pull of :find`, {});
-    pulls.push({ i, db: src, pattern: parsePullPattern(pullSelector(f.pattern)) });
+    pulls.push({ i, db: src, pattern: parsePullPattern(f.patternName === null ? f.pattern : patterns.get(f.patternName)) });
   });
   const single = pq.findKind === 'scalar' || pq.findKind === 'tuple';
   if (!single) tuples = page(tuples, opts);
@@ -251,10 +259,6 @@ function shape(pq: Query, rel: Rel, ctx: Ctx, opts: QueryOptions): unknown {
     case 'scalar': return tuples.length === 0 ? null : tuples[0]![0] ?? null;
     case 'tuple': return tuples.length === 0 ? null : tuples[0]!;
   }
-}
-
-function pullSelector(p: unknown): unknown {
-  return p;
 }
 
 function emptyResult(pq: Query): unknown {
@@ -318,23 +322,29 @@ function distinctRows(rel: Rel, cols: number[], ctx: Ctx): unknown[][] {
   return out;
 }
 
+/** Columns of the :with variables not already among `taken` (checked bound unless the result is empty). */
+function withColumns(pq: Query, rel: Rel, taken: readonly number[]): number[] {
+  const out: number[] = [];
+  for (const v of pq.with) {
+    const c = rel.col(v);
+    if (c < 0) {
+      if (rel.rows.length === 0) continue;
+      throw incorrect('query/unbound-variable', `Unbound variable ${v} in :with`, { var: v });
+    }
+    if (!taken.includes(c) && !out.includes(c)) out.push(c);
+  }
+  return out;
+}
+
 function aggregate(pq: Query, rel: Rel, ctx: Ctx): unknown[][] {
   const find = pq.find;
   // The set of tuples over every find variable and :with variable (Datomic's bag semantics).
   const allVars: string[] = [];
-  const add = (v: string): void => {
-    if (!allVars.includes(v)) allVars.push(v);
-  };
-  for (const f of find) for (const v of elemVars(f)) add(v);
-  for (const v of pq.with) {
-    if (!rel.has(v)) {
-      if (rel.rows.length === 0) continue;
-      throw incorrect('query/unbound-variable', `Unbound variable ${v} in :with`, { var: v });
-    }
-    add(v);
-  }
-  const cols = allVars.map((v) => rel.col(v)).filter((c) => c >= 0);
-  const tuples = distinctRows(new Rel(rel.vars, rel.rows, false), cols, ctx);
+  for (const f of find) for (const v of elemVars(f)) if (!allVars.includes(v)) allVars.push(v);
+  const findCols = allVars.map((v) => rel.col(v));
+  const withCols = withColumns(pq, rel, findCols);
+  for (const c of withCols) allVars.push(rel.vars[c]!);
+  const tuples = distinctRows(new Rel(rel.vars, rel.rows, false), [...findCols, ...withCols], ctx);
   const pos = (v: string): number => allVars.indexOf(v);
   const groupIdx = find.map((f, i) => (f.t === 'agg' ? -1 : i)).filter((i) => i >= 0);
   const groupCols = groupIdx.map((i) => pos(elemVars(find[i]!)[0]!));
