@@ -17,7 +17,7 @@ import type { Db, ValueBound } from '../db';
 import type { Datom, IndexName } from '../datom';
 import { incorrect, interrupted, describeValue } from '../errors';
 import type { Attribute } from '../schema';
-import { valuesEqual, type Value } from '../values';
+import { compareValues, valuesEqual, type Value } from '../values';
 import { BUILTINS, type Builtin } from './builtins';
 import {
   bindingVars, clauseVars, show, termVars, type Binding, type Clause, type FnClause, type NotClause, type OrClause,
@@ -355,17 +355,14 @@ function rangeFor(v: string, pending: Clause[] | null, rel: Rel): Plan['range'] 
   return preds.length === 0 ? null : { lo, hi, preds };
 }
 
-function cmpV(a: Value, b: Value): number {
-  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
-}
 function tighterLo(a: ValueBound, b: ValueBound): boolean {
   if (typeof a.value !== typeof b.value) return false;
-  const c = cmpV(a.value, b.value);
+  const c = compareValues(a.value, b.value);
   return c > 0 || (c === 0 && !a.inclusive);
 }
 function tighterHi(a: ValueBound, b: ValueBound): boolean {
   if (typeof a.value !== typeof b.value) return false;
-  const c = cmpV(a.value, b.value);
+  const c = compareValues(a.value, b.value);
   return c < 0 || (c === 0 && !a.inclusive);
 }
 

@@ -33,7 +33,8 @@ function rootOf(db: Db, index: IndexName): Node | null {
 }
 
 function cv(x: Value, y: unknown): number {
-  if (typeof x === typeof y && (typeof x === 'number' || typeof x === 'string')) {
+  // Strings go to compareValues too: keywords (':ns/name') have their own order.
+  if (typeof x === 'number' && typeof y === 'number') {
     if (x < (y as typeof x)) return -1;
     if (x > (y as typeof x)) return 1;
     if (x === y) return 0;
