@@ -12,10 +12,10 @@ import { Db } from '../db';
 import { EdnList, Keyword } from '../edn';
 import { incorrect } from '../errors';
 import { parsePullPattern, pull, type PullPattern } from '../pull';
-import { AGGREGATES } from './builtins';
+import { AGGREGATES, registerNestedQuery } from './builtins';
 import { evalClauses, newCtx, checkTime, type Ctx, type Source } from './engine';
 import {
-  bindingVars, checkQuery, constValue, indexRules, parseQuery, parseRules, show,
+  NestedQuery, bindingVars, checkQuery, constValue, indexRules, parseQuery, parseRules, show,
   type Binding, type FindElem, type Query, type Rule,
 } from './parser';
 import { Rel, join, keyOf, key1 } from './relation';
@@ -63,7 +63,7 @@ function rulesCached(rules: unknown): Map<string, Rule[]> {
 }
 
 function isQueryMap(x: unknown): x is QueryMap {
-  return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Map) && 'query' in x;
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Map) && !(x instanceof NestedQuery) && 'query' in x;
 }
 
 /** Runs a query. */
@@ -73,7 +73,7 @@ export function q(query: unknown, inputs: readonly unknown[] = [], opts: QueryOp
       timeout: query.timeout ?? opts.timeout, offset: query.offset ?? opts.offset, limit: query.limit ?? opts.limit,
     });
   }
-  const parsed = parseCached(query);
+  const parsed = query instanceof NestedQuery ? query.query : parseCached(query);
   // Without :in the query takes `$`; a query that reads no database may then be run without one.
   const pq: Query = parsed.inDefault && inputs.length === 0 ? { ...parsed, in: [] } : parsed;
   if (inputs.length !== pq.in.length) {
@@ -107,6 +107,8 @@ export function q(query: unknown, inputs: readonly unknown[] = [], opts: QueryOp
   const result = evalClauses(pq.where, rel, ctx, '$');
   return shape(pq, result, ctx, opts, patterns);
 }
+
+registerNestedQuery((query, inputs) => q(query, inputs));
 
 function inText(i: Query['in'][number]): string {
   return i.t === 'src' || i.t === 'pattern' ? i.name : i.t === 'rules' ? '%' : show(bindingText(i.b));

@@ -87,6 +87,11 @@ export interface Query {
   readonly inDefault: boolean;
 }
 
+/** The query argument of a nested `(q query inputs...)` call, parsed and checked with its enclosing query. */
+export class NestedQuery {
+  constructor(readonly query: Query) {}
+}
+
 // ---- helpers --------------------------------------------------------------------------------
 
 const bad = (what: string, form: unknown, why: string): never => {
@@ -135,7 +140,8 @@ export class Parser {
   /** Function / rule / operator name in head position. */
   opName(x: unknown): string | undefined {
     if (x instanceof Sym) return x.fqn;
-    if (this.js && typeof x === 'string' && x.length > 0 && x.charCodeAt(0) !== 58 && x.charCodeAt(0) !== 63 && x.charCodeAt(0) !== 36 && !/\s/.test(x)) return x;
+    // In JS data, `_`, `%`, `.` and `...` are markers (sym), never names.
+    if (this.js && typeof x === 'string' && x.length > 0 && x.charCodeAt(0) !== 58 && this.sym(x) === undefined && !/\s/.test(x)) return x;
     return undefined;
   }
   isVar(x: unknown): boolean {
@@ -428,10 +434,10 @@ export class Parser {
     const fn = this.opName(call[0]);
     if (fn === undefined) return bad('expression clause', x, 'Expected a function name');
     const text = show(x);
-    for (const y of call.slice(1)) {
+    for (const y of call.slice(fn === 'q' || fn === 'clojure.core/q' ? 2 : 1)) {
       if (y instanceof EdnList) bad('expression clause', x, 'Nested function calls are not supported (bind the inner call to a variable first)');
     }
-    const args = call.slice(1).map((y) => this.term(y));
+    const args = call.slice(1).map((y, i) => (i === 0 && (fn === 'q' || fn === 'clojure.core/q') ? this.nestedQuery(y, x) : this.term(y)));
     const spec = BUILTINS[fn];
     if (spec === undefined) {
       throw incorrect('query/unknown-function', `Unknown function ${fn} in ${text}`, { fn, clause: text });
@@ -442,6 +448,16 @@ export class Parser {
     if (x.length === 1) return { kind: 'pred', fn, args, text };
     if (x.length !== 2) bad('expression clause', x, 'Expected [(f args) binding]');
     return { kind: 'fn', fn, args, binding: this.binding(x[1], text), text };
+  }
+
+  /** The first argument of `q`: a query form, written as is or as `(quote form)`; a string is EDN text. */
+  private nestedQuery(y: unknown, clause: unknown): Term {
+    let form = y;
+    if (form instanceof EdnList && form.items.length === 2 && this.opName(form.items[0]) === 'quote') form = form.items[1];
+    if (typeof form === 'string' && !this.js) bad('expression clause', clause, 'The query of q must be a query form, not a string');
+    if (this.varName(form) !== undefined) bad('expression clause', clause, 'The query of q must be written in the query (a variable is not supported)');
+    const parsed = typeof form === 'string' ? parseQuery(form) : this.query(form);
+    return { t: 'const', value: new NestedQuery(parsed) };
   }
 
   // ---- rules ---------------------------------------------------------------------------------
