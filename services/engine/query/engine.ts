@@ -655,7 +655,7 @@ function argGetters(args: readonly Term[], rel: Rel, ctx: Ctx, dflt: string, tex
       if (col < 0) throw incorrect('query/insufficient-binding', `Insufficient binding: ${t.name} not bound in ${text}`, { clause: text });
       return { col, value: undefined };
     }
-    if (t.t === 'src') return { col: -1, value: getSource(ctx, t.name, dflt, text) };
+    if (t.t === 'src') return { col: -1, value: t.name === '%' ? ctx.rules : getSource(ctx, t.name, dflt, text) };
     if (t.t === 'blank') throw incorrect('query/invalid', `Blank argument in ${text}`, { clause: text });
     return { col: -1, value: t.value };
   });

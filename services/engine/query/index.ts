@@ -51,7 +51,9 @@ function parseCached(query: unknown): Query {
   return p;
 }
 
-function rulesCached(rules: unknown): Map<string, Rule[]> {
+function rulesCached(rules: unknown): Map<string, readonly Rule[]> {
+  // The enclosing query's rules, passed on as `%` to a nested q, are already indexed.
+  if (rules instanceof Map) return rules as Map<string, readonly Rule[]>;
   if (typeof rules !== 'string') return indexRules(parseRules(rules));
   let r = rulesCache.get(rules);
   if (r === undefined) {
@@ -82,7 +84,7 @@ export function q(query: unknown, inputs: readonly unknown[] = [], opts: QueryOp
     });
   }
   const sources = new Map<string, Source>();
-  let rules: Map<string, Rule[]> | null = null;
+  let rules: Map<string, readonly Rule[]> | null = null;
   const patterns = new Map<string, unknown>();
   let rel = new Rel([], [[]], true);
   for (let i = 0; i < pq.in.length; i++) {

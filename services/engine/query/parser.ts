@@ -166,6 +166,7 @@ export class Parser {
     const s = this.sym(x);
     if (s !== undefined) {
       if (s === '_') return { t: 'blank' };
+      if (s === '%') return { t: 'src', name: '%' }; // the rules, as an argument of a nested q
       if (s.charCodeAt(0) === 63) return { t: 'var', name: s };
       if (s.charCodeAt(0) === 36) return { t: 'src', name: s };
       if (x instanceof Sym) return { t: 'const', value: x.fqn }; // a bare symbol constant

@@ -61,6 +61,9 @@ describe('function expressions', () => {
     // Inputs are passed on: a correlated nested query per row.
     const perAge = q('[:find ?a ?c :where [_ :person/age ?a] [(q [:find (count ?x) . :in $ ?a :where [?x :person/age ?a]] $ ?a) ?c]]', db);
     expect(sorted(perAge)).toEqual([[25, 1], [30, 2], [40, 1]]);
+    // The rules pass on as %.
+    const rules = '[[(elder ?e) [?e :person/age ?a] [(>= ?a 40)]]]';
+    expect(q('[:find ?n :in $ % :where [(q [:find ?e :in $ % :where (elder ?e)] $ %) [[?e]]] [?e :person/name ?n]]', db, rules)).toEqual([['Oleg']]);
     // JS data.
     const js = q({ find: [['?n', '...']], where: [[['q', [':find', '?m', '.', ':where', ['_', ':person/age', '?m'], [['<', '?m', 30]]], '$'], '?a'], ['?e', ':person/age', '?a'], ['?e', ':person/name', '?n']] }, db);
     expect(js).toEqual(['Petr']);
