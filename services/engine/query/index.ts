@@ -51,17 +51,24 @@ function parseCached(query: unknown): Query {
   return p;
 }
 
+/** Rule sets this module indexed: an enclosing query passes its own on as `%` to a nested q. */
+const indexedRules = new WeakSet<object>();
+
 function rulesCached(rules: unknown): Map<string, readonly Rule[]> {
-  // The enclosing query's rules, passed on as `%` to a nested q, are already indexed.
-  if (rules instanceof Map) return rules as Map<string, readonly Rule[]>;
-  if (typeof rules !== 'string') return indexRules(parseRules(rules));
+  if (rules instanceof Map && indexedRules.has(rules)) return rules as Map<string, readonly Rule[]>;
+  if (typeof rules !== 'string') return indexed(indexRules(parseRules(rules)));
   let r = rulesCache.get(rules);
   if (r === undefined) {
-    r = indexRules(parseRules(rules));
+    r = indexed(indexRules(parseRules(rules)));
     if (rulesCache.size > 100) rulesCache.clear();
     rulesCache.set(rules, r);
   }
   return r;
+}
+
+function indexed<T extends object>(rules: T): T {
+  indexedRules.add(rules);
+  return rules;
 }
 
 function isQueryMap(x: unknown): x is QueryMap {
