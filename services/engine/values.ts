@@ -69,13 +69,46 @@ function compareNumeric(a: number | bigint | BigDec, b: number | bigint | BigDec
   return compareDoubles(toNumber(a), toNumber(b));
 }
 
+/**
+ * Strings in order; two keywords (':ns/name' strings) in Clojure's keyword order: a keyword
+ * without a namespace first, then by namespace, then by name (`:b` < `:a/b` < `:a-/b`), as
+ * Datomic sorts them (docs/adr/009-keyword-order.md). Keywords are a contiguous block of the
+ * string order (every string starting with ':'), so reordering within it keeps the order total.
+ */
+export function compareStrings(a: string, b: string): number {
+  if (a.charCodeAt(0) === 58 && b.charCodeAt(0) === 58 && a.length > 1 && b.length > 1) return compareKeywords(a, b);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function compareKeywords(a: string, b: string): number {
+  // The namespace separator is the first '/' after at least one namespace character.
+  const sa = a.indexOf('/', 2);
+  const sb = b.indexOf('/', 2);
+  if ((sa < 0) !== (sb < 0)) return sa < 0 ? -1 : 1;
+  if (sa < 0) return a < b ? -1 : a > b ? 1 : 0;
+  const c = compareRanges(a, 1, sa, b, 1, sb);
+  return c !== 0 ? c : compareRanges(a, sa + 1, a.length, b, sb + 1, b.length);
+}
+
+/** a[i..ie) against b[j..je), by UTF-16 code units like `<` on strings. */
+function compareRanges(a: string, i: number, ie: number, b: string, j: number, je: number): number {
+  for (; i < ie && j < je; i++, j++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(j);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  const la = ie - i;
+  const lb = je - j;
+  return la === lb ? 0 : la < lb ? -1 : 1;
+}
+
 /** Total order over values: by kind, then within the kind. */
 export function compareValues(a: Value, b: Value): number {
   if (a === b) return 0;
   const ta = typeof a;
   if (ta === typeof b) {
     if (ta === 'number') return compareDoubles(a as number, b as number);
-    if (ta === 'string') return (a as string) < (b as string) ? -1 : 1;
+    if (ta === 'string') return compareStrings(a as string, b as string);
   }
   const ra = rank(a);
   const rb = rank(b);
@@ -84,7 +117,7 @@ export function compareValues(a: Value, b: Value): number {
     case 0: return 0;
     case 1: return a === b ? 0 : a ? 1 : -1;
     case 2: return compareNumeric(a as number, b as number);
-    case 3: return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
+    case 3: return compareStrings(a as string, b as string);
     case 4: {
       const x = (a as Date).getTime();
       const y = (b as Date).getTime();

@@ -143,6 +143,25 @@ describe('changing :db/unique', () => {
     expect(e2.category).toBe('incorrect');
   });
 
+  test('Datomic\'s rule "only :db.cardinality/one attributes can be unique" holds for every way to get there', () => {
+    // docs.datomic.com, Identity and Uniqueness. (DataScript accepts unique card-many attributes; Datomic's documentation decides.)
+    const unique = tx(base(), `[{:db/id :person/external-id :db/unique :db.unique/identity}]`).dbAfter;
+    for (const [db, form] of [
+      [base(), `[{:db/ident :x/emails :db/valueType :db.type/string :db/cardinality :db.cardinality/many :db/unique :db.unique/identity}]`],
+      [base(), `[[:db/add :person/email :db/unique :db.unique/value]]`],
+      [unique, `[{:db/id :person/external-id :db/cardinality :db.cardinality/many}]`],
+      [unique, `[{:db/id :person/external-id :db/cardinality :db.cardinality/many} {:db/id "p" :person/name "P"}]`],
+    ] as const) {
+      const e = fails(() => tx(db, form));
+      expect(e.category).toBe('incorrect');
+      expect(e.code).toBe('db.error/invalid-attribute');
+      expect(e.message).toMatch(/cardinality-one attributes can be unique/);
+    }
+    // Dropping uniqueness and becoming card-many in one transaction is allowed.
+    const both = tx(unique, `[[:db/retract :person/external-id :db/unique :db.unique/identity] [:db/add :person/external-id :db/cardinality :db.cardinality/many]]`).dbAfter;
+    expect(both.attrOf(':person/external-id')).toMatchObject({ cardinality: 'many', unique: null });
+  });
+
   test('retracting :db/unique stops enforcing it from the next transaction (Datomic example)', () => {
     const db0 = tx(base(), `[{:db/id :person/external-id :db/unique :db.unique/identity}]`).dbAfter;
     const r = tx(db0, [{ 'db/id': 'p', 'person/external-id': 'X' }]);

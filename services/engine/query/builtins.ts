@@ -133,6 +133,12 @@ function missing(db: Db, e: unknown, a: unknown): boolean {
   return !found;
 }
 
+/** Runs a nested query for `q` (query/index.ts owns query evaluation and registers it). */
+let nestedQuery: ((query: unknown, inputs: unknown[]) => unknown) | null = null;
+export function registerNestedQuery(run: (query: unknown, inputs: unknown[]) => unknown): void {
+  nestedQuery = run;
+}
+
 const isInt = (x: unknown): boolean => (typeof x === 'number' && Number.isInteger(x)) || typeof x === 'bigint';
 
 const B: Record<string, Builtin> = {
@@ -277,6 +283,7 @@ const B: Record<string, Builtin> = {
   'get-else': { arity: [4, 4], db: true, fn: getElse },
   'get-some': { arity: [3, INF], db: true, fn: getSome },
   'missing?': { arity: [3, 3], db: true, fn: missing },
+  q: { arity: [1, INF], fn: (query: unknown, ...inputs: unknown[]) => nestedQuery!(query, inputs) },
   'tx-ids': { arity: [3, 3], db: true, fn: () => { throw incorrect('query/unsupported', 'tx-ids is not supported'); } },
 };
 

@@ -17,7 +17,7 @@ import type { Db, ValueBound } from '../db';
 import type { Datom, IndexName } from '../datom';
 import { incorrect, interrupted, describeValue } from '../errors';
 import type { Attribute } from '../schema';
-import { valuesEqual, type Value } from '../values';
+import { compareValues, valuesEqual, type Value } from '../values';
 import { BUILTINS, type Builtin } from './builtins';
 import {
   bindingVars, clauseVars, show, termVars, type Binding, type Clause, type FnClause, type NotClause, type OrClause,
@@ -58,9 +58,10 @@ export function checkTime(ctx: Ctx): void {
 
 const isDb = (s: Source | undefined): s is Db => s !== undefined && !Array.isArray(s);
 
-function getSource(ctx: Ctx, name: string, dflt: string, text: string): Source {
-  const s = ctx.sources.get(name === '$' ? dflt : name);
-  if (s === undefined) throw incorrect('query/unknown-source', `Unknown source ${name === '$' ? dflt : name} in ${text}`, { clause: text });
+/** The source a clause reads: the one it names, else its scope's default. */
+function getSource(ctx: Ctx, name: string | null, dflt: string, text: string): Source {
+  const s = ctx.sources.get(name ?? dflt);
+  if (s === undefined) throw incorrect('query/unknown-source', `Unknown source ${name ?? dflt} in ${text}`, { clause: text });
   return s;
 }
 
@@ -354,17 +355,14 @@ function rangeFor(v: string, pending: Clause[] | null, rel: Rel): Plan['range'] 
   return preds.length === 0 ? null : { lo, hi, preds };
 }
 
-function cmpV(a: Value, b: Value): number {
-  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
-}
 function tighterLo(a: ValueBound, b: ValueBound): boolean {
   if (typeof a.value !== typeof b.value) return false;
-  const c = cmpV(a.value, b.value);
+  const c = compareValues(a.value, b.value);
   return c > 0 || (c === 0 && !a.inclusive);
 }
 function tighterHi(a: ValueBound, b: ValueBound): boolean {
   if (typeof a.value !== typeof b.value) return false;
-  const c = cmpV(a.value, b.value);
+  const c = compareValues(a.value, b.value);
   return c < 0 || (c === 0 && !a.inclusive);
 }
 
@@ -657,7 +655,7 @@ function argGetters(args: readonly Term[], rel: Rel, ctx: Ctx, dflt: string, tex
       if (col < 0) throw incorrect('query/insufficient-binding', `Insufficient binding: ${t.name} not bound in ${text}`, { clause: text });
       return { col, value: undefined };
     }
-    if (t.t === 'src') return { col: -1, value: getSource(ctx, t.name, dflt, text) };
+    if (t.t === 'src') return { col: -1, value: t.name === '%' ? ctx.rules : getSource(ctx, t.name, dflt, text) };
     if (t.t === 'blank') throw incorrect('query/invalid', `Blank argument in ${text}`, { clause: text });
     return { col: -1, value: t.value };
   });
@@ -818,7 +816,7 @@ function toArray(v: unknown, text: string): readonly unknown[] {
 
 function runNot(c: NotClause, rel: Rel, ctx: Ctx, dflt: string): Rel {
   const join = (c.joinVars ?? clauseVars(c)).filter((v) => rel.has(v));
-  const src = c.src === '$' ? dflt : c.src;
+  const src = c.src ?? dflt;
   const input = project(rel, join);
   const res = evalClauses(c.clauses, input, ctx, src);
   if (res.rows.length === 0) return rel;
@@ -833,7 +831,7 @@ function runNot(c: NotClause, rel: Rel, ctx: Ctx, dflt: string): Rel {
 function runOr(c: OrClause, rel: Rel, ctx: Ctx, dflt: string): Rel {
   const vars = c.joinVars ?? clauseVars(c);
   const boundVars = vars.filter((v) => rel.has(v));
-  const src = c.src === '$' ? dflt : c.src;
+  const src = c.src ?? dflt;
   const input = project(rel, boundVars);
   const seen = new Set<unknown>();
   const rows: unknown[][] = [];
@@ -891,7 +889,7 @@ function runRule(c: RuleCall, rel: Rel, ctx: Ctx, dflt: string): Rel {
   if (c.args.length !== arity) {
     throw incorrect('query/wrong-arity', `Rule ${c.name} takes ${arity} arguments, got ${c.args.length} in ${c.text}`, { rule: c.name, clause: c.text });
   }
-  const src = c.src === '$' ? dflt : c.src;
+  const src = c.src ?? dflt;
   // Adornment: positions bound by constants or by variables of the relation.
   const bound: number[] = [];
   for (let i = 0; i < arity; i++) {

@@ -12,10 +12,10 @@ import { Db } from '../db';
 import { EdnList, Keyword } from '../edn';
 import { incorrect } from '../errors';
 import { parsePullPattern, pull, type PullPattern } from '../pull';
-import { AGGREGATES } from './builtins';
+import { AGGREGATES, registerNestedQuery } from './builtins';
 import { evalClauses, newCtx, checkTime, type Ctx, type Source } from './engine';
 import {
-  bindingVars, checkQuery, constValue, indexRules, parseQuery, parseRules, show,
+  NestedQuery, bindingVars, checkQuery, constValue, indexRules, parseQuery, parseRules, show,
   type Binding, type FindElem, type Query, type Rule,
 } from './parser';
 import { Rel, join, keyOf, key1 } from './relation';
@@ -51,19 +51,28 @@ function parseCached(query: unknown): Query {
   return p;
 }
 
-function rulesCached(rules: unknown): Map<string, Rule[]> {
-  if (typeof rules !== 'string') return indexRules(parseRules(rules));
+/** Rule sets this module indexed: an enclosing query passes its own on as `%` to a nested q. */
+const indexedRules = new WeakSet<object>();
+
+function rulesCached(rules: unknown): Map<string, readonly Rule[]> {
+  if (rules instanceof Map && indexedRules.has(rules)) return rules as Map<string, readonly Rule[]>;
+  if (typeof rules !== 'string') return indexed(indexRules(parseRules(rules)));
   let r = rulesCache.get(rules);
   if (r === undefined) {
-    r = indexRules(parseRules(rules));
+    r = indexed(indexRules(parseRules(rules)));
     if (rulesCache.size > 100) rulesCache.clear();
     rulesCache.set(rules, r);
   }
   return r;
 }
 
+function indexed<T extends object>(rules: T): T {
+  indexedRules.add(rules);
+  return rules;
+}
+
 function isQueryMap(x: unknown): x is QueryMap {
-  return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Map) && 'query' in x;
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Map) && !(x instanceof NestedQuery) && 'query' in x;
 }
 
 /** Runs a query. */
@@ -73,7 +82,7 @@ export function q(query: unknown, inputs: readonly unknown[] = [], opts: QueryOp
       timeout: query.timeout ?? opts.timeout, offset: query.offset ?? opts.offset, limit: query.limit ?? opts.limit,
     });
   }
-  const parsed = parseCached(query);
+  const parsed = query instanceof NestedQuery ? query.query : parseCached(query);
   // Without :in the query takes `$`; a query that reads no database may then be run without one.
   const pq: Query = parsed.inDefault && inputs.length === 0 ? { ...parsed, in: [] } : parsed;
   if (inputs.length !== pq.in.length) {
@@ -82,7 +91,8 @@ export function q(query: unknown, inputs: readonly unknown[] = [], opts: QueryOp
     });
   }
   const sources = new Map<string, Source>();
-  let rules: Map<string, Rule[]> | null = null;
+  let rules: Map<string, readonly Rule[]> | null = null;
+  const patterns = new Map<string, unknown>();
   let rel = new Rel([], [[]], true);
   for (let i = 0; i < pq.in.length; i++) {
     const spec = pq.in[i]!;
@@ -94,6 +104,8 @@ export function q(query: unknown, inputs: readonly unknown[] = [], opts: QueryOp
       sources.set(spec.name, value as Source);
     } else if (spec.t === 'rules') {
       rules = rulesCached(value);
+    } else if (spec.t === 'pattern') {
+      patterns.set(spec.name, value);
     } else {
       rel = join(rel, bindInput(spec.b, value));
     }
@@ -102,11 +114,13 @@ export function q(query: unknown, inputs: readonly unknown[] = [], opts: QueryOp
   const ctx = newCtx(sources, rules, opts.timeout);
   if (ctx.deadline !== Infinity) checkTime(ctx);
   const result = evalClauses(pq.where, rel, ctx, '$');
-  return shape(pq, result, ctx, opts);
+  return shape(pq, result, ctx, opts, patterns);
 }
 
+registerNestedQuery((query, inputs) => q(query, inputs));
+
 function inText(i: Query['in'][number]): string {
-  return i.t === 'src' ? i.name : i.t === 'rules' ? '%' : show(bindingText(i.b));
+  return i.t === 'src' || i.t === 'pattern' ? i.name : i.t === 'rules' ? '%' : show(bindingText(i.b));
 }
 function bindingText(b: Binding): unknown {
   switch (b.t) {
@@ -200,7 +214,7 @@ function elemVars(f: FindElem): string[] {
   return last.t === 'var' ? [last.name] : [];
 }
 
-function shape(pq: Query, rel: Rel, ctx: Ctx, opts: QueryOptions): unknown {
+function shape(pq: Query, rel: Rel, ctx: Ctx, opts: QueryOptions, patterns: ReadonlyMap<string, unknown>): unknown {
   const find = pq.find;
   const hasAgg = find.some((f) => f.t === 'agg');
   // Variables missing from an empty result: nothing to return.
@@ -211,7 +225,12 @@ function shape(pq: Query, rel: Rel, ctx: Ctx, opts: QueryOptions): unknown {
   let tuples: unknown[][];
   if (!hasAgg) {
     const cols = find.map((f) => rel.col(elemVars(f)[0]!));
-    tuples = distinctRows(rel, cols, ctx);
+    if (pq.with.length === 0) tuples = distinctRows(rel, cols, ctx);
+    else {
+      // A bag: the set of tuples over the find and :with variables, then the :with ones dropped.
+      const withCols = withColumns(pq, rel, cols);
+      tuples = distinctRows(rel, [...cols, ...withCols], ctx).map((t) => t.slice(0, cols.length));
+    }
   } else {
     tuples = aggregate(pq, rel, ctx);
   }
@@ -221,7 +240,7 @@ function shape(pq: Query, rel: Rel, ctx: Ctx, opts: QueryOptions): unknown {
     if (f.t !== 'pull') return;
     const src = ctx.sources.get(f.src);
     if (!(src instanceof Db)) throw incorrect('query/unknown-source', `Unknown source ${f.src} in pull of :find`, {});
-    pulls.push({ i, db: src, pattern: parsePullPattern(pullSelector(f.pattern)) });
+    pulls.push({ i, db: src, pattern: parsePullPattern(f.patternName === null ? f.pattern : patterns.get(f.patternName)) });
   });
   const single = pq.findKind === 'scalar' || pq.findKind === 'tuple';
   if (!single) tuples = page(tuples, opts);
@@ -251,10 +270,6 @@ function shape(pq: Query, rel: Rel, ctx: Ctx, opts: QueryOptions): unknown {
     case 'scalar': return tuples.length === 0 ? null : tuples[0]![0] ?? null;
     case 'tuple': return tuples.length === 0 ? null : tuples[0]!;
   }
-}
-
-function pullSelector(p: unknown): unknown {
-  return p;
 }
 
 function emptyResult(pq: Query): unknown {
@@ -318,23 +333,29 @@ function distinctRows(rel: Rel, cols: number[], ctx: Ctx): unknown[][] {
   return out;
 }
 
+/** Columns of the :with variables not already among `taken` (checked bound unless the result is empty). */
+function withColumns(pq: Query, rel: Rel, taken: readonly number[]): number[] {
+  const out: number[] = [];
+  for (const v of pq.with) {
+    const c = rel.col(v);
+    if (c < 0) {
+      if (rel.rows.length === 0) continue;
+      throw incorrect('query/unbound-variable', `Unbound variable ${v} in :with`, { var: v });
+    }
+    if (!taken.includes(c) && !out.includes(c)) out.push(c);
+  }
+  return out;
+}
+
 function aggregate(pq: Query, rel: Rel, ctx: Ctx): unknown[][] {
   const find = pq.find;
   // The set of tuples over every find variable and :with variable (Datomic's bag semantics).
   const allVars: string[] = [];
-  const add = (v: string): void => {
-    if (!allVars.includes(v)) allVars.push(v);
-  };
-  for (const f of find) for (const v of elemVars(f)) add(v);
-  for (const v of pq.with) {
-    if (!rel.has(v)) {
-      if (rel.rows.length === 0) continue;
-      throw incorrect('query/unbound-variable', `Unbound variable ${v} in :with`, { var: v });
-    }
-    add(v);
-  }
-  const cols = allVars.map((v) => rel.col(v)).filter((c) => c >= 0);
-  const tuples = distinctRows(new Rel(rel.vars, rel.rows, false), cols, ctx);
+  for (const f of find) for (const v of elemVars(f)) if (!allVars.includes(v)) allVars.push(v);
+  const findCols = allVars.map((v) => rel.col(v));
+  const withCols = withColumns(pq, rel, findCols);
+  for (const c of withCols) allVars.push(rel.vars[c]!);
+  const tuples = distinctRows(new Rel(rel.vars, rel.rows, false), [...findCols, ...withCols], ctx);
   const pos = (v: string): number => allVars.indexOf(v);
   const groupIdx = find.map((f, i) => (f.t === 'agg' ? -1 : i)).filter((i) => i >= 0);
   const groupCols = groupIdx.map((i) => pos(elemVars(find[i]!)[0]!));

@@ -34,26 +34,38 @@ export type Binding =
   | { readonly t: 'bcoll'; readonly item: Binding }
   | { readonly t: 'brel'; readonly items: readonly Binding[] };
 
-export interface PatternClause { readonly kind: 'pattern'; readonly src: string; readonly terms: readonly Term[]; readonly text: string }
+/**
+ * `src` of a clause: the source it names (`$`, `$2`, ...), or null when it names none and reads
+ * the default source of its scope (`$`, or the source a `($2 not ...)`, `($2 or ...)` or
+ * `($2 rule ...)` around it names). An explicit `$` always means the query's `$`.
+ */
+export interface PatternClause { readonly kind: 'pattern'; readonly src: string | null; readonly terms: readonly Term[]; readonly text: string }
 export interface PredClause { readonly kind: 'pred'; readonly fn: string; readonly args: readonly Term[]; readonly text: string }
 export interface FnClause { readonly kind: 'fn'; readonly fn: string; readonly args: readonly Term[]; readonly binding: Binding; readonly text: string }
-export interface NotClause { readonly kind: 'not'; readonly src: string; readonly joinVars: readonly string[] | null; readonly clauses: readonly Clause[]; readonly text: string }
+export interface NotClause { readonly kind: 'not'; readonly src: string | null; readonly joinVars: readonly string[] | null; readonly clauses: readonly Clause[]; readonly text: string }
 export interface OrClause {
-  readonly kind: 'or'; readonly src: string;
+  readonly kind: 'or'; readonly src: string | null;
   /** or-join: the join variables (required ones first); null for plain `or`. */
   readonly joinVars: readonly string[] | null;
   readonly required: readonly string[];
   readonly branches: ReadonlyArray<readonly Clause[]>; readonly text: string;
 }
-export interface RuleCall { readonly kind: 'rule'; readonly src: string; readonly name: string; readonly args: readonly Term[]; readonly text: string }
+export interface RuleCall { readonly kind: 'rule'; readonly src: string | null; readonly name: string; readonly args: readonly Term[]; readonly text: string }
 export type Clause = PatternClause | PredClause | FnClause | NotClause | OrClause | RuleCall;
 
 export type FindElem =
   | { readonly t: 'var'; readonly name: string }
   | { readonly t: 'agg'; readonly fn: string; readonly args: readonly Term[]; readonly text: string }
-  | { readonly t: 'pull'; readonly src: string; readonly name: string; readonly pattern: unknown };
+  | {
+    readonly t: 'pull'; readonly src: string; readonly name: string;
+    /** The pattern as written, or null when `patternName` names a pattern input. */
+    readonly pattern: unknown; readonly patternName: string | null;
+  };
 
-export type InSpec = { readonly t: 'src'; readonly name: string } | { readonly t: 'rules' } | { readonly t: 'bind'; readonly b: Binding };
+export type InSpec =
+  | { readonly t: 'src'; readonly name: string } | { readonly t: 'rules' } | { readonly t: 'bind'; readonly b: Binding }
+  /** A pattern name (a plain symbol): the input is a pull pattern for `(pull ?e name)` in :find. */
+  | { readonly t: 'pattern'; readonly name: string };
 
 export interface Rule {
   readonly name: string;
@@ -73,6 +85,11 @@ export interface Query {
   readonly where: readonly Clause[];
   /** No :in was written (it defaults to `$`). */
   readonly inDefault: boolean;
+}
+
+/** The query argument of a nested `(q query inputs...)` call, parsed and checked with its enclosing query. */
+export class NestedQuery {
+  constructor(readonly query: Query) {}
 }
 
 // ---- helpers --------------------------------------------------------------------------------
@@ -123,7 +140,8 @@ export class Parser {
   /** Function / rule / operator name in head position. */
   opName(x: unknown): string | undefined {
     if (x instanceof Sym) return x.fqn;
-    if (this.js && typeof x === 'string' && x.length > 0 && x.charCodeAt(0) !== 58 && x.charCodeAt(0) !== 63 && x.charCodeAt(0) !== 36 && !/\s/.test(x)) return x;
+    // In JS data, `_`, `%`, `.` and `...` are markers (sym), never names.
+    if (this.js && typeof x === 'string' && x.length > 0 && x.charCodeAt(0) !== 58 && this.sym(x) === undefined && !/\s/.test(x)) return x;
     return undefined;
   }
   isVar(x: unknown): boolean {
@@ -148,6 +166,7 @@ export class Parser {
     const s = this.sym(x);
     if (s !== undefined) {
       if (s === '_') return { t: 'blank' };
+      if (s === '%') return { t: 'src', name: '%' }; // the rules, as an argument of a nested q
       if (s.charCodeAt(0) === 63) return { t: 'var', name: s };
       if (s.charCodeAt(0) === 36) return { t: 'src', name: s };
       if (x instanceof Sym) return { t: 'const', value: x.fqn }; // a bare symbol constant
@@ -250,7 +269,8 @@ export class Parser {
         }
         const name = this.varName(items[i]);
         if (name === undefined || items.length !== i + 2) bad(':find', x, 'Expected (pull ?e pattern) or (pull $src ?e pattern)');
-        return { t: 'pull', src, name: name!, pattern: items[i + 1] };
+        const patternName = this.patternName(items[i + 1]) ?? null;
+        return { t: 'pull', src, name: name!, pattern: patternName === null ? items[i + 1] : null, patternName };
       }
       if (head !== undefined) {
         const agg = AGGREGATES[head];
@@ -274,7 +294,20 @@ export class Parser {
     const s = this.sym(x);
     if (s === '%') return { t: 'rules' };
     if (s !== undefined && s.charCodeAt(0) === 36) return { t: 'src', name: s };
+    const p = this.patternName(x);
+    if (p !== undefined) return { t: 'pattern', name: p };
     return { t: 'bind', b: this.binding(x, ':in') };
+  }
+
+  /**
+   * A pattern name: a plain symbol (not starting with `?`, `$` or `%`). In JS data, a string of
+   * symbol characters that is not a variable, source, keyword or marker (a written pull pattern
+   * is a vector, or an EDN string starting with `[`).
+   */
+  patternName(x: unknown): string | undefined {
+    if (x instanceof Sym) return /^[?$%_.]/.test(x.fqn) ? undefined : x.fqn;
+    if (this.js && typeof x === 'string' && /^[A-Za-z*+!\-<>=][\w*+!\-<>=?.\/]*$/.test(x) && x !== '...') return x;
+    return undefined;
   }
 
   binding(x: unknown, where: string): Binding {
@@ -296,16 +329,20 @@ export class Parser {
   // ---- clauses -------------------------------------------------------------------------------
 
   clause(x: unknown): Clause {
-    if (x instanceof EdnList) return this.listClause(x.items, x, '$');
+    if (x instanceof EdnList) return this.listClause(x.items, x, null);
     if (!Array.isArray(x) || x.length === 0) return bad('clause', x, 'Invalid clause');
     const first = x[0];
     // Expression clause: [(f args) binding?]
     if (first instanceof EdnList || (Array.isArray(first) && this.isCallForm(first) && this.kwName(first[0]) === undefined)) {
       return this.exprClause(x);
     }
+    // Datomic's grammar writes not/or/rule forms as lists or vectors: a vector whose head (after an
+    // optional source) is a plain symbol is one (a symbol cannot name an entity in a data pattern).
+    const head = this.srcName(first) !== undefined ? x[1] : first;
+    if (head instanceof Sym && !/^[?$%_]/.test(head.fqn)) return this.listClause(x, x, null);
     if (this.js) {
       const op = this.opName(first);
-      if (op !== undefined && typeof first === 'string') return this.listClause(x, x, '$');
+      if (op !== undefined && typeof first === 'string') return this.listClause(x, x, null);
       const s = this.srcName(first);
       if (s !== undefined && x.length > 1) {
         const op2 = this.opName(x[1]);
@@ -313,7 +350,7 @@ export class Parser {
       }
     }
     // Data pattern [src? e a v tx added]
-    let src = '$';
+    let src: string | null = null;
     let items = x;
     const s = this.srcName(first);
     if (s !== undefined) {
@@ -330,7 +367,7 @@ export class Parser {
     return { kind: 'pattern', src, terms, text: show(x) };
   }
 
-  private listClause(items: unknown[], whole: unknown, src: string): Clause {
+  private listClause(items: unknown[], whole: unknown, src: string | null): Clause {
     let i = 0;
     const s = this.srcName(items[0]);
     if (s !== undefined) {
@@ -370,7 +407,7 @@ export class Parser {
 
   private branch(x: unknown): Clause[] {
     const items = x instanceof EdnList ? x.items : Array.isArray(x) ? x : null;
-    if (items !== null && items.length > 0 && this.opName(items[0]) === 'and' && (x instanceof EdnList || typeof items[0] === 'string')) {
+    if (items !== null && items.length > 0 && this.opName(items[0]) === 'and') {
       if (items.length < 2) bad('and', x, 'Empty and clause');
       return items.slice(1).map((c) => this.clause(c));
     }
@@ -398,10 +435,10 @@ export class Parser {
     const fn = this.opName(call[0]);
     if (fn === undefined) return bad('expression clause', x, 'Expected a function name');
     const text = show(x);
-    for (const y of call.slice(1)) {
+    for (const y of call.slice(fn === 'q' || fn === 'clojure.core/q' ? 2 : 1)) {
       if (y instanceof EdnList) bad('expression clause', x, 'Nested function calls are not supported (bind the inner call to a variable first)');
     }
-    const args = call.slice(1).map((y) => this.term(y));
+    const args = call.slice(1).map((y, i) => (i === 0 && (fn === 'q' || fn === 'clojure.core/q') ? this.nestedQuery(y, x) : this.term(y)));
     const spec = BUILTINS[fn];
     if (spec === undefined) {
       throw incorrect('query/unknown-function', `Unknown function ${fn} in ${text}`, { fn, clause: text });
@@ -412,6 +449,16 @@ export class Parser {
     if (x.length === 1) return { kind: 'pred', fn, args, text };
     if (x.length !== 2) bad('expression clause', x, 'Expected [(f args) binding]');
     return { kind: 'fn', fn, args, binding: this.binding(x[1], text), text };
+  }
+
+  /** The first argument of `q`: a query form, written as is or as `(quote form)`; a string is EDN text. */
+  private nestedQuery(y: unknown, clause: unknown): Term {
+    let form = y;
+    if (form instanceof EdnList && form.items.length === 2 && this.opName(form.items[0]) === 'quote') form = form.items[1];
+    if (typeof form === 'string' && !this.js) bad('expression clause', clause, 'The query of q must be a query form, not a string');
+    if (this.varName(form) !== undefined) bad('expression clause', clause, 'The query of q must be written in the query (a variable is not supported)');
+    const parsed = typeof form === 'string' ? parseQuery(form) : this.query(form);
+    return { t: 'const', value: new NestedQuery(parsed) };
   }
 
   // ---- rules ---------------------------------------------------------------------------------
@@ -639,16 +686,23 @@ export function checkQuery(q: Query, rules: ReadonlyMap<string, readonly Rule[]>
       throw incorrect('query/unbound-variable', `Unbound variable ${v} in :find`, { var: v });
     }
   }
+  const patterns = new Set(q.in.filter((i) => i.t === 'pattern').map((i) => (i as { name: string }).name));
+  for (const f of q.find) {
+    if (f.t === 'pull' && f.patternName !== null && !patterns.has(f.patternName)) {
+      throw incorrect('query/invalid', `Pull pattern ${f.patternName} in :find is not an input (name it in :in)`, { pattern: f.patternName });
+    }
+  }
   const srcs = new Set(q.in.filter((i) => i.t === 'src').map((i) => (i as { name: string }).name));
-  const checkSrc = (cs: readonly Clause[]): void => {
+  const checkSrc = (cs: readonly Clause[], dflt: string): void => {
     for (const c of cs) {
-      if ((c.kind === 'pattern' || c.kind === 'rule' || c.kind === 'not' || c.kind === 'or') && !srcs.has(c.src) && !(c.src === '$' && srcs.size === 0)) {
-        if (c.kind === 'rule' && c.src === '$') continue;
-        throw incorrect('query/unknown-source', `Unknown source ${c.src} in ${c.text}`, { clause: c.text });
-      }
-      if (c.kind === 'not') checkSrc(c.clauses);
-      if (c.kind === 'or') for (const b of c.branches) checkSrc(b);
+      if (c.kind !== 'pattern' && c.kind !== 'rule' && c.kind !== 'not' && c.kind !== 'or') continue;
+      const src = c.src ?? dflt;
+      // A rule that reads the default `$` may not read a database at all: it is checked when it runs.
+      const unknown = !srcs.has(src) && !(src === '$' && (srcs.size === 0 || c.kind === 'rule'));
+      if (unknown) throw incorrect('query/unknown-source', `Unknown source ${src} in ${c.text}`, { clause: c.text });
+      if (c.kind === 'not') checkSrc(c.clauses, src);
+      if (c.kind === 'or') for (const b of c.branches) checkSrc(b, src);
     }
   };
-  checkSrc(q.where);
+  checkSrc(q.where, '$');
 }

@@ -10,7 +10,7 @@
  */
 import type { Db } from '../db';
 import type { Datom, IndexName } from '../datom';
-import { compareValues, type Value } from '../values';
+import { compareStrings, compareValues, type Value } from '../values';
 
 interface Node {
   readonly leaf: boolean;
@@ -33,7 +33,8 @@ function rootOf(db: Db, index: IndexName): Node | null {
 }
 
 function cv(x: Value, y: unknown): number {
-  if (typeof x === typeof y && (typeof x === 'number' || typeof x === 'string')) {
+  if (typeof x === 'string' && typeof y === 'string') return compareStrings(x, y); // keywords have their own order
+  if (typeof x === 'number' && typeof y === 'number') {
     if (x < (y as typeof x)) return -1;
     if (x > (y as typeof x)) return 1;
     if (x === y) return 0;

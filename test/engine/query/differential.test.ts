@@ -1,7 +1,8 @@
 /**
  * Differential test: random small databases and random queries drawn from a grammar of the
  * features Datalith and DataScript share (patterns with variables and constants, predicates,
- * not, or, a recursive rule, aggregates), run on both engines; the results must be equal.
+ * not, or, a recursive rule, aggregates, `:with` bags, and not/or on a second source `$2`,
+ * with `$` named explicitly inside them), run on both engines; the results must be equal.
  */
 import fc from 'fast-check';
 import { emptyDb, type Db } from '../../../services/engine/db';
@@ -40,17 +41,19 @@ const entArb = (n: number): fc.Arbitrary<Ent[]> =>
   ).map((xs) => xs.map((x, i) => ({ id: i + 1, ...x })));
 
 function load(ents: Ent[]): { dl: Db; ds: unknown; dlId: Map<number, number> } {
+  // Entities first, in id order, so that databases of the same size share entity ids.
+  const created = transact(base, ents.map((e) => ({ 'db/id': `e${e.id}`, id: e.id })));
   const dlTx = ents.map((e) => {
-    const m: Record<string, unknown> = { 'db/id': `e${e.id}`, id: e.id };
+    const m: Record<string, unknown> = { id: e.id };
     if (e.name !== undefined) m.name = e.name;
     if (e.age !== undefined) m.age = e.age;
     if (e.tags.length > 0) m.tag = e.tags;
-    if (e.friends.length > 0) m.friend = e.friends.map((f) => `e${f}`);
+    if (e.friends.length > 0) m.friend = e.friends.map((f) => [':id', f]);
     return m;
   });
-  const r = transact(base, dlTx);
+  const r = transact(created.dbAfter, dlTx);
   const dlId = new Map<number, number>();
-  for (const e of ents) dlId.set(r.tempids[`e${e.id}`]!, e.id);
+  for (const e of ents) dlId.set(created.tempids[`e${e.id}`]!, e.id);
   const dsTx = ents.map((e) => {
     const m: Record<string, unknown> = { ':db/id': e.id, id: e.id };
     if (e.name !== undefined) m.name = e.name;
@@ -64,7 +67,7 @@ function load(ents: Ent[]): { dl: Db; ds: unknown; dlId: Map<number, number> } {
 
 // ---- query grammar ----------------------------------------------------------------------------
 
-interface Gen { clauses: string[]; evars: string[]; vvars: string[]; nvars: string[]; rules: boolean }
+interface Gen { clauses: string[]; evars: string[]; vvars: string[]; nvars: string[]; rules: boolean; two: boolean }
 
 type Step = (g: Gen, pick: (n: number) => number) => void;
 
@@ -125,6 +128,19 @@ const steps: Step[] = [
     const e = g.evars[p(g.evars.length)]!;
     g.clauses.push(`(or [${e} :age ${p(6)}] [${e} :name "${'abc'[p(3)]}"] (and [${e} :tag "t1"] [${e} :age ${p(6)}]))`);
   },
+  // not / or on the second source, with the query's $ named explicitly inside
+  (g, p) => {
+    if (g.evars.length === 0) return;
+    const e = g.evars[p(g.evars.length)]!;
+    g.clauses.push([
+      `($2 not [${e} :age ${p(6)}])`,
+      `(not [$2 ${e} :tag "t${p(3) + 1}"])`,
+      `($2 or [${e} :age ${p(6)}] [${e} :name "${'abc'[p(3)]}"])`,
+      `($2 not ($ not [${e} :age ${p(6)}]))`,
+      `($2 not [$ ${e} :name "${'abc'[p(3)]}"] [${e} :age ${p(6)}])`,
+    ][p(5)]!);
+    g.two = true;
+  },
   // the recursive rule
   (g, p) => {
     const e = g.evars.length > 0 ? g.evars[p(g.evars.length)]! : '?e1';
@@ -136,14 +152,14 @@ const steps: Step[] = [
   },
 ];
 
-interface Generated { query: string; rules: boolean; entityCols: number[]; scalarAgg: boolean }
+interface Generated { query: string; rules: boolean; two: boolean; entityCols: number[]; scalarAgg: boolean }
 
 const queryArb: fc.Arbitrary<Generated> = fc
   .record({ picks: fc.array(fc.nat(1000), { minLength: 30, maxLength: 30 }), n: fc.integer({ min: 1, max: 4 }), agg: fc.nat(5) })
   .map(({ picks, n, agg }) => {
     let i = 0;
     const pick = (k: number): number => picks[i++ % picks.length]! % k;
-    const g: Gen = { clauses: [], evars: [], vvars: [], nvars: [], rules: false };
+    const g: Gen = { clauses: [], evars: [], vvars: [], nvars: [], rules: false, two: false };
     steps[pick(4)]!(g, pick);
     if (g.evars.length === 0) {
       g.clauses.push('[?e1 :age ?v1]');
@@ -166,9 +182,12 @@ const queryArb: fc.Arbitrary<Generated> = fc
       const chosen = vars.filter(() => pick(3) > 0);
       find = chosen.length > 0 ? chosen : [vars[0]!];
       entityCols = find.map((v, j) => (v.startsWith('?e') ? j : -1)).filter((j) => j >= 0);
+      // :with a variable left out of :find: a bag (duplicates the :with variable distinguishes).
+      const rest = vars.filter((v) => !find.includes(v));
+      if (rest.length > 0 && pick(2) === 0) find.push(`:with ${rest[pick(rest.length)]}`);
     }
-    const query = `[:find ${find.join(' ')} :in $ ${g.rules ? '%' : ''} :where ${g.clauses.join(' ')}]`;
-    return { query, rules: g.rules, entityCols, scalarAgg: false };
+    const query = `[:find ${find.join(' ')} :in $ ${g.two ? '$2' : ''} ${g.rules ? '%' : ''} :where ${g.clauses.join(' ')}]`;
+    return { query, rules: g.rules, two: g.two, entityCols, scalarAgg: false };
   });
 
 function normalize(rows: unknown, entityCols: number[], ids: (e: number) => unknown): string[] {
@@ -178,11 +197,14 @@ function normalize(rows: unknown, entityCols: number[], ids: (e: number) => unkn
 describe('differential: Datalith vs DataScript', () => {
   test('random queries over random data give the same results', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 2, max: 7 }).chain((n) => fc.tuple(entArb(n), fc.array(queryArb, { minLength: 4, maxLength: 4 }))), ([ents, queries]) => {
+      fc.property(fc.integer({ min: 2, max: 7 }).chain((n) => fc.tuple(entArb(n), entArb(n), fc.array(queryArb, { minLength: 4, maxLength: 4 }))), ([ents, ents2, queries]) => {
         const { dl, ds: dsDb, dlId } = load(ents);
+        // The second source: other facts about the same entities (the same ids on both sides).
+        const second = load(ents2);
+        for (const [e, id] of second.dlId) if (dlId.get(e) !== id) throw new Error('the two databases must share entity ids');
         for (const g of queries) {
-          const dlArgs: unknown[] = g.rules ? [dl, RULES] : [dl];
-          const dsArgs: unknown[] = g.rules ? [dsDb, toDs(RULES)] : [dsDb];
+          const dlArgs: unknown[] = [dl, ...(g.two ? [second.dl] : []), ...(g.rules ? [RULES] : [])];
+          const dsArgs: unknown[] = [dsDb, ...(g.two ? [second.ds] : []), ...(g.rules ? [toDs(RULES)] : [])];
           const a = normalize(q(g.query, dlArgs), g.entityCols, (e) => dlId.get(e));
           const b = normalize(ds.q(toDs(g.query), ...dsArgs), g.entityCols, (e) => e);
           if (JSON.stringify(a) !== JSON.stringify(b)) {

@@ -58,4 +58,27 @@ describe('errors before evaluation', () => {
     expect(err(() => q('[:find ?e :in $ [?a ?b] :where [?e :person/name ?a]]', db, ['x'])).code).toBe('query/invalid-input');
     expect(err(() => q('[:find ?e :where [$x ?e :person/name]]', db)).code).toBe('query/unknown-source');
   });
+
+  test('the forms docs/queries.md lists as not supported get the errors it names', () => {
+    const cases: Array<[string, unknown[], string, string]> = [
+      ['[:find ?y :in ?x :where [(my.ns/f ?x) ?y]]', [1], 'query/unknown-function', 'Unknown function my.ns/f'],
+      ['[:find ?x :in ?s :where [(.startsWith ?s "a")] [(identity ?s) ?x]]', ['abc'], 'query/unknown-function', 'Unknown function .startsWith'],
+      ['[:find (my.ns/agg ?x) :in [?x ...]]', [[1]], 'query/unknown-function', 'Unknown aggregate function my.ns/agg'],
+      ['[:find (count $ ?x) :in $ [?x ...]]', [db, [1]], 'query/wrong-arity', 'aggregate count'],
+      ['[:find ?b :in ?a :where [(+ (inc ?a) 2) ?b]]', [1], 'query/invalid', 'Nested function calls are not supported'],
+      ['[:find ?t :where [(tx-ids $ 1 10) [?t ...]]]', [db], 'query/unsupported', 'tx-ids is not supported'],
+      ['[:find ?e :where [(tx-data $ 1) [[?e]]]]', [db], 'query/unknown-function', 'Unknown function tx-data'],
+      ['[:find ?e :where [(fulltext $ :person/name "Ivan") [[?e]]]]', [db], 'query/unknown-function', 'Unknown function fulltext'],
+      ['[:find ?x :in $ ?query :where [(q ?query $) [[?x]]]]', [db, '[:find ?e :where [?e :person/age]]'], 'query/invalid', 'The query of q must be written in the query'],
+      ['[:find [?n ...] :keys n :where [_ :person/name ?n]]', [db], 'query/invalid', ':keys needs a relation find spec'],
+      ['[:find ?v :where [?e :person/name] [(get-else $ ?e :person/email "x") ?v]]', [db], 'query/invalid', 'get-else: attribute :person/email is cardinality many'],
+      ['[:find ?v :where [?e :person/name] [(get-else $ ?e :person/age nil) ?v]]', [db], 'query/invalid', 'get-else: nil default value is not supported'],
+      ['[:find ?x :where [(re-find #"a" "abc") ?x]]', [], 'edn/syntax', 'regular expressions'],
+    ];
+    for (const [query, inputs, code, message] of cases) {
+      const e = err(() => q(query, ...inputs));
+      expect({ query, category: e.category, code: e.code }).toEqual({ query, category: 'incorrect', code });
+      expect(e.message).toContain(message);
+    }
+  });
 });

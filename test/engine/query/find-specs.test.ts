@@ -50,6 +50,30 @@ describe('find specs', () => {
     expect(sorted(r2)).toEqual([{ 'person/name': 'Anna' }, { 'person/name': 'Ivan' }]);
   });
 
+  test(':with keeps the duplicates its variables distinguish, then drops them (a bag)', () => {
+    const monsters = [['Cerberus', 3], ['Medusa', 1], ['Cyclops', 1], ['Chimera', 1]];
+    expect(q('[:find ?heads :with ?monster :in $ [[?monster ?heads]]]', db, monsters.slice(1))).toEqual([[1], [1], [1]]);
+    expect(sorted(q('[:find ?heads :with ?monster :in [[?monster ?heads]]]', monsters))).toEqual([[1], [1], [1], [3]]);
+    expect(sorted(q('[:find [?a ...] :with ?e :where [?e :person/age ?a]]', db))).toEqual([25, 30, 30, 40]);
+    // Without :with the same query is a set.
+    expect(q('[:find ?heads :in [[?monster ?heads]]]', monsters.slice(1))).toEqual([[1]]);
+    // A :with variable that is also found adds nothing.
+    expect(sorted(q('[:find ?a :with ?a :where [_ :person/age ?a]]', db))).toEqual([[25], [30], [40]]);
+    expect(() => q('[:find ?a :with ?x :where [_ :person/age ?a]]', db)).toThrow(expect.objectContaining({ category: 'incorrect', code: 'query/unbound-variable' }));
+  });
+
+  test('pull patterns as inputs: a pattern name in :in and in (pull ?e name)', () => {
+    const query = '[:find (pull ?e pattern) :in $ ?n pattern :where [?e :person/name ?n]]';
+    expect(q(query, db, 'Ivan', '[:person/name :person/age]')).toEqual([[{ 'person/name': 'Ivan', 'person/age': 30 }]]);
+    expect(q(query, db, 'Petr', [':person/age'])).toEqual([[{ 'person/age': 25 }]]);
+    expect(q('[:find (pull $ ?e p) . :in $ p :where [?e :person/name "Oleg"]]', db, '[:person/age]')).toEqual({ 'person/age': 40 });
+    // JS data: a plain string names the pattern input.
+    expect(q({ find: [['pull', '?e', 'pat']], in: ['$', 'pat'], where: [['?e', ':person/name', 'Anna']] }, db, [':person/sex'])).toEqual([[{ 'person/sex': ':female' }]]);
+    expect(() => q('[:find (pull ?e pattern) :where [?e :person/name "Ivan"]]', db)).toThrow(
+      expect.objectContaining({ category: 'incorrect', message: expect.stringContaining('pattern') }),
+    );
+  });
+
   test('offset and limit', () => {
     const all = q('[:find ?n :where [_ :person/name ?n]]', db) as unknown[];
     expect(all).toHaveLength(4);

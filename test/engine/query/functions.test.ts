@@ -53,6 +53,31 @@ describe('function expressions', () => {
     expect(q('[:find ?e . :where [(ground "Oleg") ?n] [?e :person/name ?n]]', db)).toBe(ids.oleg);
   });
 
+  test('q inside a query runs a nested query; its result destructures like any function result', () => {
+    // The oldest people, with the maximum found by a nested query (Datomic's example shape, quoted or not).
+    const oldest = '[:find ?n :where [(q (quote [:find (max ?a) :where [_ :person/age ?a]]) $) [[?m]]] [?e :person/age ?m] [?e :person/name ?n]]';
+    expect(q(oldest, db)).toEqual([['Oleg']]);
+    expect(q(oldest.replace('(quote [:find (max ?a) :where [_ :person/age ?a]])', '[:find (max ?a) :where [_ :person/age ?a]]'), db)).toEqual([['Oleg']]);
+    // Inputs are passed on: a correlated nested query per row.
+    const perAge = q('[:find ?a ?c :where [_ :person/age ?a] [(q [:find (count ?x) . :in $ ?a :where [?x :person/age ?a]] $ ?a) ?c]]', db);
+    expect(sorted(perAge)).toEqual([[25, 1], [30, 2], [40, 1]]);
+    // The rules pass on as %.
+    const rules = '[[(elder ?e) [?e :person/age ?a] [(>= ?a 40)]]]';
+    expect(q('[:find ?n :in $ % :where [(q [:find ?e :in $ % :where (elder ?e)] $ %) [[?e]]] [?e :person/name ?n]]', db, rules)).toEqual([['Oleg']]);
+    // JS data.
+    const js = q({ find: [['?n', '...']], where: [[['q', [':find', '?m', '.', ':where', ['_', ':person/age', '?m'], [['<', '?m', 30]]], '$'], '?a'], ['?e', ':person/age', '?a'], ['?e', ':person/name', '?n']] }, db);
+    expect(js).toEqual(['Petr']);
+    // Errors of the nested query name the enclosing clause.
+    expect(() => q('[:find ?x :where [(q [:find ?z :where [?y :person/age]] $) [[?x]]]]', db)).toThrow(
+      expect.objectContaining({ category: 'incorrect', code: 'query/unbound-variable', message: expect.stringContaining('[(q [:find ?z') }),
+    );
+    expect(() => q('[:find ?x :in $ ?qq :where [(q ?qq $) [[?x]]]]', db, '[:find ?y :where [?y :person/age]]')).toThrow(expect.objectContaining({ category: 'incorrect' }));
+  });
+
+  test('JS data: _ in the first position of a pattern is a blank, not a rule name', () => {
+    expect(sorted(q({ find: ['?a'], where: [['_', ':person/age', '?a']] }, db))).toEqual([[25], [30], [40]]);
+  });
+
   test('a function result equal to a bound variable filters; nil drops the row', () => {
     expect(sorted(q('[:find ?n :where [?e :person/age ?a] [(+ 5 25) ?a] [?e :person/name ?n]]', db))).toEqual([['Anna'], ['Ivan']]);
     expect(q('[:find ?x :where [(re-find "z" "abc") ?x]]')).toEqual([]);
