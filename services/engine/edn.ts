@@ -169,6 +169,11 @@ export type EdnValue =
 export interface EdnReadOptions {
   /** Maximum nesting of collections, tags and discards; default 100. */
   maxDepth?: number;
+  /**
+   * Most items the outermost list or vector may hold: reading stops at the first item
+   * beyond them and throws `error()` (a caller's size limit, checked before the rest is read).
+   */
+  maxOuterItems?: { readonly count: number; readonly error: () => Error };
 }
 
 export const DEFAULT_MAX_DEPTH = 100;
@@ -351,6 +356,7 @@ class Reader {
   constructor(
     private readonly text: string,
     private readonly maxDepth: number,
+    private readonly maxOuterItems?: EdnReadOptions['maxOuterItems'],
   ) {
     this.len = text.length;
     if (text.charCodeAt(0) === 0xfeff) this.pos = 1; // byte order mark
@@ -504,6 +510,7 @@ class Reader {
       if (isCloser(c)) {
         this.fail(this.pos, `unmatched ${CLOSER_NAME[c]}: expected ${CLOSER_NAME[close]} to close the ${kind} opened at ${this.where(open)}`);
       }
+      if (d === 1 && this.maxOuterItems !== undefined && items.length >= this.maxOuterItems.count) throw this.maxOuterItems.error();
       items.push(this.readForm(d));
     }
   }
@@ -1109,7 +1116,7 @@ function guardStack<T>(reader: Reader, maxDepth: number, f: () => T): T {
  */
 export function readEdn(text: string, opts?: EdnReadOptions): EdnValue {
   const maxDepth = checkOptions(opts);
-  const r = new Reader(text, maxDepth);
+  const r = new Reader(text, maxDepth, opts?.maxOuterItems);
   return guardStack(r, maxDepth, () => {
     if (r.skipToForm(0) === -1) r.fail(r.pos, 'empty input: expected an EDN form');
     const v = r.readForm(0);
