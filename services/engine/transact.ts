@@ -66,9 +66,8 @@ function mapEntries(x: unknown): Array<[unknown, unknown]> {
  * datoms it produced, the datoms its data names, or its forms (each names at least one).
  */
 export function transactionTooLarge(count: number | null, what: 'datoms' | 'named datoms' | 'forms', limit: number): DatalithError {
-  const subject = what === 'forms'
-    ? `Transaction data of ${count ?? `more than ${limit}`} forms`
-    : what === 'named datoms' ? `Transaction data naming ${count ?? `more than ${limit}`} datoms` : `Transaction of ${count} datoms`;
+  const n = count ?? `more than ${limit}`;
+  const subject = what === 'forms' ? `Transaction data of ${n} forms` : what === 'named datoms' ? `Transaction data naming ${n} datoms` : `Transaction of ${n} datoms`;
   return incorrect('db.error/transaction-too-large', `${subject} exceeds the limit of ${limit} datoms per transaction`, { ...(count !== null ? { [what === 'forms' ? 'forms' : 'datoms']: count } : {}), limit });
 }
 
