@@ -551,7 +551,7 @@ function* resolveTempids(db: Db, ops: readonly Op[]): Steps<{ ids: Map<string, n
       if (found) {
         const prev = ids.get(name);
         if (prev !== undefined && prev !== found.e) {
-          throw conflict('db.error/unique-conflict', `Tempid ${JSON.stringify(op.e.name)} upserts to two different entities ${prev} and ${found.e} (through ${op.a.ident} ${describeValue(v)})`, { tempid: op.e.name, attribute: op.a.ident });
+          throw conflict('db.error/unique-conflict', `Tempid ${describeValue(op.e.name)} upserts to two different entities ${prev} and ${found.e} (through ${op.a.ident} ${describeValue(v)})`, { tempid: op.e.name, attribute: op.a.ident });
         }
         if (prev === undefined) {
           ids.set(name, found.e);
@@ -588,7 +588,7 @@ function* resolveTempids(db: Db, ops: readonly Op[]): Steps<{ ids: Map<string, n
     const r = root(name);
     if (ids.has(r)) continue;
     if (!asEntity.has(r)) {
-      throw incorrect('db.error/tempid-not-an-entity', `Tempid ${JSON.stringify(name)} is used only as a value in the transaction, never as an entity`, { tempid: name });
+      throw incorrect('db.error/tempid-not-an-entity', `Tempid ${describeValue(name)} is used only as a value in the transaction, never as an entity`, { tempid: name });
     }
     ids.set(r, ++next);
   }
