@@ -10,7 +10,7 @@
  *   Clojure's `=` and `compare` on BigDecimals.
  * - `identical` also requires the same scale (java.math.BigDecimal#equals semantics).
  */
-import { incorrect } from './errors';
+import { describeValue, incorrect } from './errors';
 
 /** Java's BigDecimal scale is a 32-bit int; we keep the same bound (it also keeps 10^scale sane). */
 const MAX_SCALE = 2147483647;
@@ -71,7 +71,7 @@ export class BigDec {
     if (i !== n) throw badDecimal(s);
     const scale = fracDigits.length - exponent;
     if (!(scale <= MAX_SCALE && scale >= MIN_SCALE)) {
-      throw incorrect('bigdec/scale', `BigDec exponent out of range: ${JSON.stringify(s)}`, { value: s });
+      throw incorrect('bigdec/scale', `BigDec exponent out of range: ${describeValue(s)}`, { value: s });
     }
     const magnitude = BigInt(intDigits + fracDigits);
     return new BigDec(negative ? -magnitude : magnitude, scale);
@@ -170,7 +170,7 @@ function digitCount(n: bigint): number {
 }
 
 function badDecimal(s: string): Error {
-  return incorrect('bigdec/parse', `Not a decimal number: ${JSON.stringify(s.length > 60 ? `${s.slice(0, 57)}...` : s)}`, {
+  return incorrect('bigdec/parse', `Not a decimal number: ${describeValue(s.length > 60 ? `${s.slice(0, 57)}...` : s)}`, {
     value: s,
   });
 }

@@ -28,7 +28,7 @@
  * Columns are counted in UTF-16 code units, lines are separated by `\n`.
  */
 import { BigDec } from './bigdec';
-import { incorrect } from './errors';
+import { DatalithError, incorrect } from './errors';
 
 export { BigDec } from './bigdec';
 
@@ -131,7 +131,7 @@ export class Uuid {
 
   constructor(value: string) {
     if (!UUID_RE.test(value)) {
-      throw incorrect('edn/invalid-uuid', `Invalid UUID: ${JSON.stringify(value)}`, { value });
+      throw incorrect('edn/invalid-uuid', `Invalid UUID: ${quoteString(value)}`, { value });
     }
     this.value = value.toLowerCase();
   }
@@ -169,6 +169,11 @@ export type EdnValue =
 export interface EdnReadOptions {
   /** Maximum nesting of collections, tags and discards; default 100. */
   maxDepth?: number;
+  /**
+   * Most items the outermost list or vector may hold: reading stops at the first item
+   * beyond them and throws `error()` (a caller's size limit, checked before the rest is read).
+   */
+  maxOuterItems?: { readonly count: number; readonly error: () => Error };
 }
 
 export const DEFAULT_MAX_DEPTH = 100;
@@ -184,7 +189,7 @@ export function kw(text: string): Keyword {
   if (known !== undefined) return known;
   const err = symbolicError(body, true);
   if (err !== null) {
-    throw incorrect('edn/invalid-keyword', `Invalid keyword ${JSON.stringify(text)}: ${err}`, { value: text });
+    throw incorrect('edn/invalid-keyword', `Invalid keyword ${quoteString(text)}: ${err}`, { value: text });
   }
   return Keyword.intern(body);
 }
@@ -195,7 +200,7 @@ export function sym(text: string): Sym {
   if (known !== undefined) return known;
   const err = text === 'nil' || text === 'true' || text === 'false' ? 'reserved word' : symbolicError(text, false);
   if (err !== null) {
-    throw incorrect('edn/invalid-symbol', `Invalid symbol ${JSON.stringify(text)}: ${err}`, { value: text });
+    throw incorrect('edn/invalid-symbol', `Invalid symbol ${quoteString(text)}: ${err}`, { value: text });
   }
   return Sym.intern(text);
 }
@@ -351,6 +356,7 @@ class Reader {
   constructor(
     private readonly text: string,
     private readonly maxDepth: number,
+    private readonly maxOuterItems?: EdnReadOptions['maxOuterItems'],
   ) {
     this.len = text.length;
     if (text.charCodeAt(0) === 0xfeff) this.pos = 1; // byte order mark
@@ -504,6 +510,7 @@ class Reader {
       if (isCloser(c)) {
         this.fail(this.pos, `unmatched ${CLOSER_NAME[c]}: expected ${CLOSER_NAME[close]} to close the ${kind} opened at ${this.where(open)}`);
       }
+      if (d === 1 && this.maxOuterItems !== undefined && items.length >= this.maxOuterItems.count) throw this.maxOuterItems.error();
       items.push(this.readForm(d));
     }
   }
@@ -953,15 +960,7 @@ function settle(v: bigint, forceBig: boolean): number | bigint {
 
 /** A short printable form of a value or token for error messages. */
 function preview(v: unknown): string {
-  let s: string;
-  if (typeof v === 'string') s = v;
-  else {
-    try {
-      s = writeEdn(v);
-    } catch {
-      s = String(v);
-    }
-  }
+  const s = typeof v === 'string' ? v : printEdn(v, 60);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
@@ -1109,7 +1108,7 @@ function guardStack<T>(reader: Reader, maxDepth: number, f: () => T): T {
  */
 export function readEdn(text: string, opts?: EdnReadOptions): EdnValue {
   const maxDepth = checkOptions(opts);
-  const r = new Reader(text, maxDepth);
+  const r = new Reader(text, maxDepth, opts?.maxOuterItems);
   return guardStack(r, maxDepth, () => {
     if (r.skipToForm(0) === -1) r.fail(r.pos, 'empty input: expected an EDN form');
     const v = r.readForm(0);
@@ -1209,15 +1208,27 @@ function writeNumber(n: number): string {
   return s;
 }
 
+/** Thrown inside a message printer whose budget is spent. */
+const SPENT = Symbol('spent');
+
 class Writer {
   out = '';
   /** Containers on the current path, to report cycles instead of overflowing the stack. */
   private readonly path = new Set<object>();
 
+  /**
+   * `forMessage`: printing a value for an error message, which never fails: a string that
+   * reads as a keyword is the keyword it stands for in JS data (`':p/id'` → `:p/id`), a value
+   * with no EDN form is described (`#object[Foo]`), a cycle is `…`, and writing stops once
+   * `budget` characters are written.
+   */
+  constructor(private readonly forMessage = false, private readonly budget = Infinity) {}
+
   write(v: unknown): void {
+    if (this.out.length > this.budget) throw SPENT;
     switch (typeof v) {
       case 'string':
-        this.out += quoteString(v);
+        this.out += this.forMessage && v.charCodeAt(0) === COLON && v.length > 1 && symbolicError(v.slice(1), true) === null ? v : quoteString(v);
         return;
       case 'number':
         this.out += writeNumber(v);
@@ -1236,6 +1247,10 @@ class Writer {
         this.writeObject(v);
         return;
       default:
+        if (this.forMessage) {
+          this.out += v === undefined ? 'nil' : `#object[${typeof v}]`;
+          return;
+        }
         throw unwritable(`Cannot write a JS ${typeof v} as EDN`);
     }
   }
@@ -1249,12 +1264,24 @@ class Writer {
       this.out += `${v.toString()}M`;
     } else if (v instanceof Date) {
       const t = v.getTime();
-      if (Number.isNaN(t)) throw unwritable('Cannot write an invalid Date as EDN');
+      if (Number.isNaN(t)) {
+        if (this.forMessage) {
+          this.out += '#inst "invalid"';
+          return;
+        }
+        throw unwritable('Cannot write an invalid Date as EDN');
+      }
       this.out += `#inst "${v.toISOString()}"`;
     } else if (v instanceof Uuid) {
       this.out += `#uuid "${v.value}"`;
     } else {
-      if (this.path.has(v)) throw incorrect('edn/cyclic', 'Cannot write a cyclic structure as EDN');
+      if (this.path.has(v)) {
+        if (this.forMessage) {
+          this.out += '…';
+          return;
+        }
+        throw incorrect('edn/cyclic', 'Cannot write a cyclic structure as EDN');
+      }
       this.path.add(v);
       this.writeContainer(v);
       this.path.delete(v);
@@ -1287,12 +1314,16 @@ class Writer {
       this.out += '}';
     } else if (v instanceof Tagged) {
       const err = typeof v.tag === 'string' && isAsciiLetter(v.tag.charCodeAt(0)) ? symbolicError(v.tag, false) : 'must start with a letter';
-      if (err !== null) throw unwritable(`Invalid EDN tag ${JSON.stringify(v.tag)}: ${err}`);
+      if (err !== null && !this.forMessage) throw unwritable(`Invalid EDN tag ${printEdn(v.tag)}: ${err}`);
       this.out += `#${v.tag} `;
       this.write(v.value);
     } else {
       const proto: unknown = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) {
+        if (this.forMessage) {
+          this.out += `#object[${(v as { constructor?: { name?: string } }).constructor?.name ?? 'Object'}]`;
+          return;
+        }
         throw unwritable(`Cannot write a ${(v as { constructor?: { name?: string } }).constructor?.name ?? 'non-plain'} object as EDN`);
       }
       // Plain object → map; properties whose value is undefined are skipped, as JSON does.
@@ -1331,7 +1362,28 @@ class Writer {
  * class instances, invalid Dates) and `edn/cyclic` for cycles.
  */
 export function writeEdn(v: unknown): string {
-  const w = new Writer();
+  return writeWith(new Writer(), v);
+}
+
+/**
+ * A value as error messages show it: EDN (`[:p/id 999999]`, `"a \"quoted\" string"`,
+ * `12345678901234567890N`, `#inst "2020-01-01T00:00:00.000Z"`), where a JS string that reads as
+ * a keyword is shown as the keyword it stands for in JS data. Never throws; at most `maxChars`
+ * characters (longer output ends in `...`).
+ */
+export function printEdn(v: unknown, maxChars = 120): string {
+  const w = new Writer(true, maxChars);
+  let s: string;
+  try {
+    s = writeWith(w, v);
+  } catch (e) {
+    if (e !== SPENT && !(e instanceof DatalithError)) throw e;
+    s = `${w.out}...`;
+  }
+  return s.length > maxChars ? `${s.slice(0, maxChars - 3)}...` : s;
+}
+
+function writeWith(w: Writer, v: unknown): string {
   try {
     w.write(v);
   } catch (e) {

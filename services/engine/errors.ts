@@ -3,6 +3,8 @@
  * a namespaced `code` naming the concern and the kind, and a `data` payload with the offending
  * attribute and value.
  */
+import { printEdn } from './edn';
+
 export type AnomalyCategory =
   | 'busy'
   | 'unavailable'
@@ -74,15 +76,10 @@ export const forbidden = (code: string, message: string, data?: Record<string, u
 export const fault = (code: string, message: string, data?: Record<string, unknown>): DatalithError =>
   new DatalithError('fault', message, code, data);
 
-/** Short printable form of a value for error messages; never huge. */
+/**
+ * A value as error messages show it: EDN, never huge (services/engine/edn.ts `printEdn`):
+ * `[:p/id 999999]`, `"say \"hi\""`, `12N`, `#inst "2020-01-01T00:00:00.000Z"`.
+ */
 export function describeValue(v: unknown): string {
-  let s: string;
-  if (typeof v === 'string') s = JSON.stringify(v);
-  else if (typeof v === 'bigint') s = `${v}N`;
-  else if (v instanceof Date) s = Number.isNaN(v.getTime()) ? 'an invalid Date' : `#inst "${v.toISOString()}"`;
-  else if (v === null || v === undefined) s = 'nil';
-  else if (typeof v === 'object') {
-    try { s = JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}N` : x)) ?? String(v); } catch { s = String(v); }
-  } else s = String(v);
-  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+  return printEdn(v);
 }

@@ -12,7 +12,8 @@ import { Edit } from './btree';
 import { Datom, Retraction, FIRST_USER_EID, TX0, tToTx, txToT } from './datom';
 import { Db, attrText, type DbState, type Indexes, type TxLogEntry } from './db';
 import { EdnList, Keyword, readEdn } from './edn';
-import { conflict, describeValue, incorrect } from './errors';
+import { conflict, describeValue, incorrect, type DatalithError } from './errors';
+import { runSteps, type Steps } from './steps';
 import {
   attributeFromDatoms, buildSchema, SCHEMA_ATTR_IDS, SYS, TYPE_IDS, type Attribute,
 } from './schema';
@@ -67,13 +68,37 @@ function mapEntries(x: unknown): Array<[unknown, unknown]> {
   return Object.entries(x as Record<string, unknown>);
 }
 
-/** Normalizes transaction data given as an EDN string or JS data into a list of forms. */
-export function txForms(txData: unknown): unknown[] {
-  const data = typeof txData === 'string' ? readEdn(txData) : txData;
-  if (isList(data)) return listItems(data);
-  if (data instanceof Set) return [...data];
-  throw incorrect('db.error/invalid-tx-data', `Transaction data must be a list of operations or entity maps, got ${describeValue(data)}`);
+/**
+ * The refusal of a transaction above the datoms limit. `what` says what was counted: the
+ * datoms it produced, the datoms its data names, or its forms (each names at least one).
+ */
+export function transactionTooLarge(count: number | null, what: 'datoms' | 'named datoms' | 'forms', limit: number): DatalithError {
+  const n = count ?? `more than ${limit}`;
+  const subject = what === 'forms' ? `Transaction data of ${n} forms` : what === 'named datoms' ? `Transaction data naming ${n} datoms` : `Transaction of ${n} datoms`;
+  return incorrect('db.error/transaction-too-large', `${subject} exceeds the limit of ${limit} datoms per transaction`, { ...(count !== null ? { [what === 'forms' ? 'forms' : 'datoms']: count } : {}), limit });
 }
+
+/**
+ * Normalizes transaction data given as an EDN string or JS data into a list of forms. With
+ * `maxForms`, data of more forms is refused before the rest of it is read (EDN) or looked at.
+ */
+export function txForms(txData: unknown, maxForms?: number): unknown[] {
+  const data = typeof txData === 'string'
+    ? readEdn(txData, maxForms === undefined ? undefined : { maxOuterItems: { count: maxForms, error: () => transactionTooLarge(null, 'forms', maxForms) } })
+    : txData;
+  let forms: unknown[];
+  if (isList(data)) forms = listItems(data);
+  else if (data instanceof Set) forms = [...data];
+  else throw incorrect('db.error/invalid-tx-data', `Transaction data must be a list of operations or entity maps, got ${describeValue(data)}`);
+  if (maxForms !== undefined && forms.length > maxForms) throw transactionTooLarge(forms.length, 'forms', maxForms);
+  return forms;
+}
+
+/**
+ * How many items a step of `transactSteps` (and `applyDatomsSteps`) works through before it
+ * yields: a caller driving the steps can let other work run at each yield.
+ */
+const STEP_ITEMS = 2048;
 
 class TxBuilder {
   private readonly ops: Op[] = [];
@@ -81,8 +106,14 @@ class TxBuilder {
   private genCounter = 0;
   readonly txId: number;
 
-  constructor(private readonly db: Db) {
+  constructor(private readonly db: Db, private readonly maxDatoms = Infinity) {
     this.txId = tToTx(db.t + 1);
+  }
+
+  /** Each operation names one datom; above the limit the transaction is refused before it is evaluated. */
+  private push(op: Op): void {
+    if (this.ops.length >= this.maxDatoms) throw transactionTooLarge(null, 'named datoms', this.maxDatoms);
+    this.ops.push(op);
   }
 
   tempid(name: string, user: boolean): Tempid {
@@ -222,12 +253,12 @@ class TxBuilder {
         const items = isList(raw) && !this.isLookupRef(raw) ? listItems(raw) : [raw];
         for (const item of items) {
           const src = isMapForm(item) ? this.nestedEntity(fwd, item) : this.entityRef(item, `reverse attribute ${ident}`);
-          this.ops.push({ op: 'add', e: src, a: fwd, v: e });
+          this.push({ op: 'add', e: src, a: fwd, v: e });
         }
         continue;
       }
       const a = this.db.requireAttr(ident);
-      for (const v of this.manyValues(a, raw)) this.ops.push({ op: 'add', e, a, v: this.value(a, v, `${a.ident}`) });
+      for (const v of this.manyValues(a, raw)) this.push({ op: 'add', e, a, v: this.value(a, v, `${a.ident}`) });
     }
     return e;
   }
@@ -261,7 +292,7 @@ class TxBuilder {
         if (form.length !== 4) throw incorrect('db.error/invalid-tx-data', `:db/add takes an entity, an attribute and a value: ${describeValue(form)}`);
         const a = this.db.requireAttr(form[2]);
         const e = this.entityRef(form[1], `${where} of ${a.ident}`);
-        this.ops.push({ op: 'add', e, a, v: this.value(a, form[3], where) });
+        this.push({ op: 'add', e, a, v: this.value(a, form[3], where) });
         return;
       }
       case ':db/retract': {
@@ -271,7 +302,7 @@ class TxBuilder {
           throw incorrect('db.error/composite-tuple', `Composite tuple attribute ${a.ident} is maintained by the database and cannot be retracted; retract its attributes instead`, { attribute: a.ident });
         }
         const e = this.entityRef(form[1], `${where} of ${a.ident}`);
-        this.ops.push({ op: 'retract', e, a, v: form.length === 4 ? this.value(a, form[3], where) : undefined });
+        this.push({ op: 'retract', e, a, v: form.length === 4 ? this.value(a, form[3], where) : undefined });
         return;
       }
       case ':db/cas':
@@ -282,13 +313,13 @@ class TxBuilder {
         const e = this.entityRef(form[1], `${where} of ${a.ident}`);
         const old = form[3] === null || form[3] === undefined ? null : this.value(a, form[3], where);
         if (old instanceof Tempid) throw incorrect('db.error/invalid-tx-data', `:db/cas old value cannot be a tempid: ${describeValue(form)}`);
-        this.ops.push({ op: 'cas', e, a, old, v: this.value(a, form[4], where) });
+        this.push({ op: 'cas', e, a, old, v: this.value(a, form[4], where) });
         return;
       }
       case ':db/retractEntity':
       case ':db.fn/retractEntity': {
         if (form.length !== 2) throw incorrect('db.error/invalid-tx-data', `:db/retractEntity takes one entity: ${describeValue(form)}`);
-        this.ops.push({ op: 'retractEntity', e: this.entityRef(form[1], where) });
+        this.push({ op: 'retractEntity', e: this.entityRef(form[1], where) });
         return;
       }
       default:
@@ -314,24 +345,38 @@ const dkey = (e: number, a: number, v: Value): string => {
 
 /** Processes transaction data against a database value; throws and changes nothing on error. */
 export function transact(db: Db, txData: unknown, opts: TransactOptions = {}): TxReport {
+  return runSteps(transactSteps(db, txData, opts));
+}
+
+/**
+ * `transact` in steps of bounded work (see STEP_ITEMS), for a caller that must not be held
+ * for the whole of a large transaction (a node's event loop). The same result as `transact`.
+ * With `maxDatoms`, a transaction above it is refused as soon as that is known: more forms than
+ * the limit while the data is read, more datoms named than the limit before tempids are
+ * resolved, more datoms produced than the limit while they are computed.
+ */
+export function* transactSteps(db: Db, txData: unknown, opts: TransactOptions = {}): Steps<TxReport> {
   if (db.isFiltered) {
     if (db.isHistory) {
       throw incorrect('db.error/filtered-db', 'A history database value cannot be passed to with or transact');
     }
     // Datomic: "with" on an asOf/since value means with followed by the same filter.
-    const r = transact(db.unfiltered(), txData, opts);
+    const r = yield* transactSteps(db.unfiltered(), txData, opts);
     return { ...r, dbBefore: db, dbAfter: new Db(r.dbAfter.state, db.filter) };
   }
-  const forms = txForms(txData);
-  const b = new TxBuilder(db);
-  for (const form of forms) {
+  const maxDatoms = opts.maxDatoms ?? Infinity;
+  const forms = txForms(txData, opts.maxDatoms);
+  const b = new TxBuilder(db, maxDatoms);
+  for (let i = 0; i < forms.length; i++) {
+    if (i % STEP_ITEMS === STEP_ITEMS - 1) yield;
+    const form = forms[i];
     if (form instanceof EdnList || Array.isArray(form)) b.listForm(listItems(form));
     else if (isMapForm(form)) b.entityMap(form);
     else throw incorrect('db.error/invalid-tx-data', `Each transaction form must be a list or an entity map, got ${describeValue(form)}`);
   }
   const ops = b.allOps;
   const tx = b.txId;
-  const { ids, userTempids } = resolveTempids(db, ops);
+  const { ids, userTempids } = yield* resolveTempids(db, ops);
   const resolve = (r: ERef): number => (typeof r === 'number' ? r : ids.get(r.name)!);
   const resolveV = (v: Value | Tempid): Value => (v instanceof Tempid ? ids.get(v.name)! : v);
 
@@ -388,7 +433,13 @@ export function transact(db: Db, txData: unknown, opts: TransactOptions = {}): T
     });
   };
 
-  for (const op of ops) {
+  for (let i = 0; i < ops.length; i++) {
+    if (i % STEP_ITEMS === STEP_ITEMS - 1) {
+      // What is computed so far is part of the result: beyond the limit already, stop here.
+      if (delta.adds.size + delta.retracts.size > maxDatoms) throw transactionTooLarge(null, 'datoms', maxDatoms);
+      yield;
+    }
+    const op = ops[i]!;
     switch (op.op) {
       case 'add':
         assert(resolve(op.e), op.a, resolveV(op.v));
@@ -441,12 +492,13 @@ export function transact(db: Db, txData: unknown, opts: TransactOptions = {}): T
   for (const d of delta.retracts.values()) txDatoms.push(new Datom(d.e, d.a, d.v, tx, false));
   for (const d of delta.adds.values()) txDatoms.push(d);
 
-  let state = applyDatoms(db.state, txDatoms, instant);
+  if (txDatoms.length > maxDatoms) throw transactionTooLarge(txDatoms.length, 'datoms', maxDatoms);
+  let state = yield* applyDatomsSteps(db.state, txDatoms, instant);
   // Redundant assertions of member attributes count too: Datomic populates a composite the next
   // time any member is transacted, "including no-op transactions of the same value".
   const composites = compositeDelta(db, state, [...txDatoms, ...delta.asked.values()], tx);
   if (composites.length > 0) {
-    state = applyDatoms(db.state, txDatoms.concat(composites), instant);
+    state = yield* applyDatomsSteps(db.state, txDatoms.concat(composites), instant);
     txDatoms.push(...composites);
   }
   if (namedComposites.length > 0) {
@@ -459,11 +511,9 @@ export function transact(db: Db, txData: unknown, opts: TransactOptions = {}): T
       }
     }
   }
-  if (opts.maxDatoms !== undefined && txDatoms.length > opts.maxDatoms) {
-    throw incorrect('db.error/transaction-too-large', `Transaction of ${txDatoms.length} datoms exceeds the limit of ${opts.maxDatoms}`, { datoms: txDatoms.length, limit: opts.maxDatoms });
-  }
+  if (txDatoms.length > maxDatoms) throw transactionTooLarge(txDatoms.length, 'datoms', maxDatoms);
   const after = new Db(state);
-  checkUnique(after, txDatoms);
+  yield* checkUnique(after, txDatoms);
   checkSchemaChanges(before, after, txDatoms);
   const tempids: Record<string, number> = {};
   for (const [name, id] of userTempids) tempids[name] = id;
@@ -489,7 +539,7 @@ function txInstant(db: Db, delta: Delta, tx: number, now: number): [number, bool
 }
 
 /** Resolves tempids: upserts through identity attributes, then allocates new entity ids. */
-function resolveTempids(db: Db, ops: readonly Op[]): { ids: Map<string, number>; userTempids: Map<string, number> } {
+function* resolveTempids(db: Db, ops: readonly Op[]): Steps<{ ids: Map<string, number>; userTempids: Map<string, number> }> {
   const ids = new Map<string, number>();
   // Union of tempids that assert the same new identity value: they are one entity.
   const alias = new Map<string, string>();
@@ -503,7 +553,9 @@ function resolveTempids(db: Db, ops: readonly Op[]): { ids: Map<string, number>;
   while (changed) {
     changed = false;
     const claims = new Map<string, string>();
-    for (const op of ops) {
+    for (let i = 0; i < ops.length; i++) {
+      if (i % STEP_ITEMS === STEP_ITEMS - 1) yield;
+      const op = ops[i]!;
       if (op.op !== 'add' || !(op.e instanceof Tempid) || op.a.unique !== 'identity') continue;
       const name = root(op.e.name);
       const v = resolvedV(op.v);
@@ -512,7 +564,7 @@ function resolveTempids(db: Db, ops: readonly Op[]): { ids: Map<string, number>;
       if (found) {
         const prev = ids.get(name);
         if (prev !== undefined && prev !== found.e) {
-          throw conflict('db.error/unique-conflict', `Tempid ${JSON.stringify(op.e.name)} upserts to two different entities ${prev} and ${found.e} (through ${op.a.ident} ${describeValue(v)})`, { tempid: op.e.name, attribute: op.a.ident });
+          throw conflict('db.error/unique-conflict', `Tempid ${describeValue(op.e.name)} upserts to two different entities ${prev} and ${found.e} (through ${op.a.ident} ${describeValue(v)})`, { tempid: op.e.name, attribute: op.a.ident });
         }
         if (prev === undefined) {
           ids.set(name, found.e);
@@ -549,7 +601,7 @@ function resolveTempids(db: Db, ops: readonly Op[]): { ids: Map<string, number>;
     const r = root(name);
     if (ids.has(r)) continue;
     if (!asEntity.has(r)) {
-      throw incorrect('db.error/tempid-not-an-entity', `Tempid ${JSON.stringify(name)} is used only as a value in the transaction, never as an entity`, { tempid: name });
+      throw incorrect('db.error/tempid-not-an-entity', `Tempid ${describeValue(name)} is used only as a value in the transaction, never as an entity`, { tempid: name });
     }
     ids.set(r, ++next);
   }
@@ -568,6 +620,11 @@ function resolveTempids(db: Db, ops: readonly Op[]): { ids: Map<string, number>;
  * Used by transact and by replay from the log, so both build the same value.
  */
 export function applyDatoms(state: DbState, datoms: readonly Datom[], instant: number, batch?: Edit): DbState {
+  return runSteps(applyDatomsSteps(state, datoms, instant, batch));
+}
+
+/** `applyDatoms` in steps (see transactSteps). */
+export function* applyDatomsSteps(state: DbState, datoms: readonly Datom[], instant: number, batch?: Edit): Steps<DbState> {
   // A replay passes one edit for many transactions: nodes it created are updated in place by
   // the later ones, which is safe only because nobody sees the values in between.
   const edit = batch ?? new Edit();
@@ -577,7 +634,9 @@ export function applyDatoms(state: DbState, datoms: readonly Datom[], instant: n
   let schemaTouched: Set<number> | null = null;
   let maxEid = state.maxEid;
   let tx = -1;
-  for (const d of datoms) {
+  for (let i = 0; i < datoms.length; i++) {
+    if (i % STEP_ITEMS === STEP_ITEMS - 1) yield;
+    const d = datoms[i]!;
     tx = d.tx;
     const attr = state.schema.attrs.get(d.a);
     const isRef = attr?.valueType === 'ref';
@@ -671,8 +730,10 @@ function compositeDelta(before: Db, state: DbState, touched: readonly Datom[], t
   return out;
 }
 
-function checkUnique(after: Db, txDatoms: readonly Datom[]): void {
-  for (const d of txDatoms) {
+function* checkUnique(after: Db, txDatoms: readonly Datom[]): Steps<void> {
+  for (let i = 0; i < txDatoms.length; i++) {
+    if (i % STEP_ITEMS === STEP_ITEMS - 1) yield;
+    const d = txDatoms[i]!;
     if (!d.added) continue;
     const a = after.attr(d.a);
     if (!a || a.unique === null) continue;

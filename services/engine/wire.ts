@@ -25,7 +25,7 @@ import { BigDec } from './bigdec';
  */
 export const ATTEMPT_HEADER = 'x-datalith-attempt';
 import { EdnList, Keyword, Sym, Tagged, Uuid, kw, sym } from './edn';
-import { incorrect } from './errors';
+import { describeValue, incorrect } from './errors';
 
 export function toWire(v: unknown): unknown {
   switch (typeof v) {
@@ -91,24 +91,24 @@ export function fromWire(v: unknown, depth = 0): unknown {
     switch (k0) {
       case '#inst': {
         const d = new Date(typeof x === 'string' ? x : NaN);
-        if (Number.isNaN(d.getTime())) bad(`#inst ${JSON.stringify(x)}`);
+        if (Number.isNaN(d.getTime())) bad(`#inst ${describeValue(x)}`);
         return d;
       }
       case '#bigint':
-        if (typeof x !== 'string' || !/^-?\d+$/.test(x)) bad(`#bigint ${JSON.stringify(x)}`);
+        if (typeof x !== 'string' || !/^-?\d+$/.test(x)) bad(`#bigint ${describeValue(x)}`);
         return BigInt(x);
       case '#bigdec':
         if (typeof x !== 'string') bad('#bigdec');
         try {
           return BigDec.parse(x);
         } catch {
-          return bad(`#bigdec ${JSON.stringify(x)}`);
+          return bad(`#bigdec ${describeValue(x)}`);
         }
       case '#double':
         if (x === 'NaN') return NaN;
         if (x === 'Infinity') return Infinity;
         if (x === '-Infinity') return -Infinity;
-        return bad(`#double ${JSON.stringify(x)}`);
+        return bad(`#double ${describeValue(x)}`);
       case '#kw':
         if (typeof x !== 'string' || x.length < 2) bad('#kw');
         return kw(x);

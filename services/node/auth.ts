@@ -12,7 +12,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import type { NextFunction, Request, Response } from 'express';
-import { DatalithError, forbidden, incorrect, unavailable } from '../engine/errors';
+import { DatalithError, describeValue, forbidden, incorrect, unavailable } from '../engine/errors';
 
 export type Role = 'admin' | 'read-write' | 'read-only';
 
@@ -151,7 +151,7 @@ export async function readSecretString(
   opts: { credentials: AwsCredentialIdentity | Provider<AwsCredentialIdentity>; endpoint?: string },
 ): Promise<string> {
   const m = SECRET_ARN.exec(arn);
-  if (!m) throw incorrect('config/invalid', `Configuration DATALITH_ADMIN_KEY_SECRET_ARN: received ${JSON.stringify(arn)}; allowed: a Secrets Manager secret ARN`);
+  if (!m) throw incorrect('config/invalid', `Configuration DATALITH_ADMIN_KEY_SECRET_ARN: received ${describeValue(arn)}; allowed: a Secrets Manager secret ARN`);
   const region = m[1]!;
   const client = new SecretsManagerClient({
     region,

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { DatalithError } from '../engine/errors';
+import { DatalithError, describeValue } from '../engine/errors';
 
 /** Default for `keyCacheTtlMs` (services/node/keys.ts). */
 export const DEFAULT_KEY_CACHE_TTL_MS = 5_000;
@@ -134,7 +134,7 @@ function defaultNodeId(): string {
 }
 
 function configError(name: string, received: unknown, allowed: string): DatalithError {
-  return new DatalithError('incorrect', `Configuration ${name}: received ${JSON.stringify(received)}; allowed: ${allowed}`, 'config/invalid', { name });
+  return new DatalithError('incorrect', `Configuration ${name}: received ${describeValue(received)}; allowed: ${allowed}`, 'config/invalid', { name });
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {

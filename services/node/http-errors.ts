@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { HTTP_STATUS, isDatalithError, notFound, type AnomalyCategory } from '../engine/errors';
+import { describeValue, HTTP_STATUS, isDatalithError, notFound, type AnomalyCategory } from '../engine/errors';
 import { toWire } from '../engine/wire';
 
 export interface AnomalyBody {
@@ -53,9 +53,9 @@ function fromBodyParser(e: BodyParserError): HttpAnomaly | undefined {
     case 'entity.parse.failed':
       return { status: 400, body: { category: 'incorrect', code: 'http/malformed-json', message: `The request body is not valid JSON: ${e.message}` } };
     case 'charset.unsupported':
-      return { status: 400, body: { category: 'incorrect', code: 'http/unsupported-charset', message: `Unsupported charset ${JSON.stringify(e.charset ?? '')}: send UTF-8 JSON` } };
+      return { status: 400, body: { category: 'incorrect', code: 'http/unsupported-charset', message: `Unsupported charset ${describeValue(e.charset ?? '')}: send UTF-8 JSON` } };
     case 'encoding.unsupported':
-      return { status: 400, body: { category: 'incorrect', code: 'http/unsupported-encoding', message: `Unsupported content encoding ${JSON.stringify(e.encoding ?? '')}: send identity, gzip or deflate` } };
+      return { status: 400, body: { category: 'incorrect', code: 'http/unsupported-encoding', message: `Unsupported content encoding ${describeValue(e.encoding ?? '')}: send identity, gzip or deflate` } };
     case 'request.aborted':
       return { status: 400, body: { category: 'incorrect', code: 'http/request-aborted', message: 'The request was aborted before its body arrived' } };
     case 'request.size.invalid':

@@ -14,6 +14,12 @@ import { DbValues, type DbSpec } from './http-db-values';
 import { checkRows, encodeSpec, runReadJob, type JobDbInput, type JobInput, type ReadJob } from './query-job';
 import type { QueryWorkerPool } from './query-workers';
 import { toWire } from '../engine/wire';
+import { txForms } from '../engine/transact';
+import { yieldToEventLoop } from './event-loop';
+import { MAX_TX_DATOMS } from './transactor';
+
+/** Above this many forms (or datoms) a transaction's steps each get a turn of the event loop of their own. */
+const LARGE_TX_FORMS = 10_000;
 
 /** A public transaction report: what `/transact` and `/with` answer. */
 export interface TxResponse {
@@ -91,7 +97,13 @@ export class NodeOperations {
 
   /** `inDoubt`: the client may have committed this transaction id already (see RecordedRefusal). */
   async transact(name: string, txData: unknown, txId?: string, opts: { inDoubt?: boolean } = {}): Promise<TxResponse & { duplicate: boolean }> {
-    const { host, r } = await this.databases.withHost(name, async (host) => ({ host, r: await host.transact(txData, txId, opts) }));
+    // Read (EDN) and counted once, here: data above the limit is refused before the transactor
+    // works on it, and a batch retried after a conflict does not read it again.
+    const forms = txForms(txData, MAX_TX_DATOMS);
+    if (forms.length > LARGE_TX_FORMS) await yieldToEventLoop();
+    const { host, r } = await this.databases.withHost(name, async (host) => ({ host, r: await host.transact(forms, txId, opts) }));
+    // The answer of a large transaction is built in a turn of its own.
+    if (r.txData.length > LARGE_TX_FORMS) await yieldToEventLoop();
     if (!r.duplicate) {
       this.values.remember(host, r.dbBefore);
       this.values.remember(host, r.dbAfter);

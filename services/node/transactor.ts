@@ -13,7 +13,8 @@ import { Datom, tToTx } from '../engine/datom';
 import { Db, emptyDb } from '../engine/db';
 import { busy, DatalithError, incorrect, isDatalithError, notFound, unavailable } from '../engine/errors';
 import { Edit } from '../engine/btree';
-import { applyDatoms, findTxId, transact, type TxReport } from '../engine/transact';
+import { applyDatoms, findTxId, transact, transactSteps, type TxReport } from '../engine/transact';
+import { runInSlices } from './event-loop';
 import { fromWire, toWire } from '../engine/wire';
 import type { Value } from '../engine/values';
 import { MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry, type LogStore, type LogTx } from './storage/log-store';
@@ -440,7 +441,8 @@ export class DatabaseHost {
           continue;
         }
         try {
-          const r = transact(spec, s.leader.txData, { maxDatoms: MAX_TX_DATOMS, txId: s.leader.txId });
+          // In slices: a large transaction must not hold the event loop (docs/limits.md).
+          const r = await runInSlices(transactSteps(spec, s.leader.txData, { maxDatoms: MAX_TX_DATOMS, txId: s.leader.txId }));
           const bytes = encodeTx(r);
           if (bytes.byteLength > MAX_TX_BYTES) {
             throw incorrect('db.error/transaction-too-large', `Transaction of ${bytes.byteLength} bytes exceeds the limit of ${MAX_TX_BYTES} bytes`, { bytes: bytes.byteLength, limit: MAX_TX_BYTES });

@@ -23,7 +23,7 @@
  * Whether an attribute exists, is a reference or is a component is a property of a database's
  * schema, not of the pattern: that is decided when the pattern is applied (see resolve.ts).
  */
-import { EdnList, Keyword, Sym, Tagged, Uuid, readEdn, writeEdn } from '../edn';
+import { EdnList, Keyword, Sym, Tagged, Uuid, readEdn } from '../edn';
 import { describeValue, incorrect, unsupported } from '../errors';
 
 /** The default number of values pulled for a cardinality-many attribute (Datomic's). */
@@ -319,11 +319,5 @@ function ednToJs(v: unknown, depth: number): unknown {
 
 /** Printable form of a pattern fragment for messages: EDN when possible, short. */
 export function show(x: unknown): string {
-  let s: string;
-  try {
-    s = writeEdn(x);
-  } catch {
-    s = describeValue(x);
-  }
-  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+  return describeValue(x);
 }

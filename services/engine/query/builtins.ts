@@ -5,7 +5,7 @@
  * A function returning null or undefined fails the binding (the row is dropped), as in Datomic.
  */
 import type { Db } from '../db';
-import { incorrect } from '../errors';
+import { describeValue, incorrect } from '../errors';
 import { compareValues, valuesEqual, valueKey, type Value } from '../values';
 import { BigDec } from '../bigdec';
 
@@ -32,7 +32,7 @@ function num(x: unknown, fn: string): number {
   if (typeof x === 'number') return x;
   if (typeof x === 'bigint') return Number(x);
   if (x instanceof BigDec) return Number(x.toString());
-  throw incorrect('query/wrong-type', `${fn} expects numbers, got ${String(x)}`, { fn });
+  throw incorrect('query/wrong-type', `${fn} expects numbers, got ${describeValue(x)}`, { fn });
 }
 
 function arith(fn: string, op: (a: number, b: number) => number, bop: (a: bigint, b: bigint) => bigint, unit: number): (...xs: unknown[]) => unknown {
@@ -69,7 +69,7 @@ function kwParts(x: unknown): [string | null, string] | null {
 function regex(x: unknown, fn: string): RegExp {
   if (x instanceof RegExp) return x;
   if (typeof x === 'string') return new RegExp(x);
-  throw incorrect('query/wrong-type', `${fn} expects a regex, got ${String(x)}`, { fn });
+  throw incorrect('query/wrong-type', `${fn} expects a regex, got ${describeValue(x)}`, { fn });
 }
 
 function groups(m: RegExpMatchArray | RegExpExecArray): unknown {
@@ -81,19 +81,19 @@ function count(x: unknown): number {
   if (typeof x === 'string' || Array.isArray(x)) return x.length;
   if (x instanceof Map || x instanceof Set) return x.size;
   if (typeof x === 'object') return Object.keys(x).length;
-  throw incorrect('query/wrong-type', `count not supported on ${String(x)}`, { fn: 'count' });
+  throw incorrect('query/wrong-type', `count not supported on ${describeValue(x)}`, { fn: 'count' });
 }
 
 function attrId(db: Db, a: unknown, fn: string): number {
   const attr = db.attrOf(a);
-  if (attr === undefined) throw incorrect('query/unknown-attribute', `${fn}: ${String(a)} is not an attribute`, { fn });
+  if (attr === undefined) throw incorrect('query/unknown-attribute', `${fn}: ${describeValue(a)} is not an attribute`, { fn });
   return attr.id;
 }
 
 function getElse(db: Db, e: unknown, a: unknown, dflt: unknown): unknown {
   if (dflt === null || dflt === undefined) throw incorrect('query/invalid', 'get-else: nil default value is not supported', { fn: 'get-else' });
   const attr = db.attrOf(a);
-  if (attr === undefined) throw incorrect('query/unknown-attribute', `get-else: ${String(a)} is not an attribute`, { fn: 'get-else' });
+  if (attr === undefined) throw incorrect('query/unknown-attribute', `get-else: ${describeValue(a)} is not an attribute`, { fn: 'get-else' });
   if (attr.cardinality === 'many') throw incorrect('query/invalid', `get-else: attribute ${attr.ident} is cardinality many`, { fn: 'get-else' });
   const eid = db.entid(e);
   if (eid === undefined) return dflt;
@@ -110,7 +110,7 @@ function getSome(db: Db, e: unknown, ...attrs: unknown[]): unknown {
   if (eid === undefined) return null;
   for (const a of attrs) {
     const attr = db.attrOf(a);
-    if (attr === undefined) throw incorrect('query/unknown-attribute', `get-some: ${String(a)} is not an attribute`, { fn: 'get-some' });
+    if (attr === undefined) throw incorrect('query/unknown-attribute', `get-some: ${describeValue(a)} is not an attribute`, { fn: 'get-some' });
     let v: unknown;
     db.forDatoms('eavt', eid, attr.id, undefined, undefined, (d) => {
       v = d.v;
@@ -210,7 +210,7 @@ const B: Record<string, Builtin> = {
   subs: {
     arity: [2, 3],
     fn: (s: unknown, a: unknown, b?: unknown) => {
-      if (typeof s !== 'string') throw incorrect('query/wrong-type', `subs expects a string, got ${String(s)}`, { fn: 'subs' });
+      if (typeof s !== 'string') throw incorrect('query/wrong-type', `subs expects a string, got ${describeValue(s)}`, { fn: 'subs' });
       const start = num(a, 'subs');
       const end = b === undefined ? s.length : num(b, 'subs');
       if (start < 0 || end > s.length || start > end) throw incorrect('query/invalid', `subs: index out of range`, { fn: 'subs' });

@@ -112,7 +112,7 @@ function showInner(x: unknown, depth: number): string {
   if (x instanceof Keyword) return x.toString();
   if (x instanceof EdnList) return `(${x.items.map((y) => showInner(y, depth + 1)).join(' ')})`;
   if (Array.isArray(x)) return `[${x.map((y) => showInner(y, depth + 1)).join(' ')}]`;
-  if (typeof x === 'string') return /^([?$%:_]|\.\.\.$|\.$)/.test(x) && !/\s/.test(x) ? x : JSON.stringify(x);
+  if (typeof x === 'string') return /^([?$%:_]|\.\.\.$|\.$)/.test(x) && !/\s/.test(x) ? x : describeValue(x);
   if (x instanceof Map) return `{${[...x.entries()].map(([k, v]) => `${showInner(k, depth + 1)} ${showInner(v, depth + 1)}`).join(', ')}}`;
   if (x === null || x === undefined) return 'nil';
   if (typeof x === 'bigint') return `${x}N`;

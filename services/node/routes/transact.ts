@@ -9,6 +9,8 @@
  */
 import type { RequestHandler } from 'express';
 import { incorrect } from '../../engine/errors';
+import { transactionTooLarge } from '../../engine/transact';
+import { MAX_TX_DATOMS } from '../transactor';
 import { ATTEMPT_HEADER } from '../../engine/wire';
 import { authorize, principalOf } from '../auth';
 import { bodyOf, boolField, stringField, wireField } from '../http-body';
@@ -31,6 +33,9 @@ export function transactHandler(ctx: RouteContext): RequestHandler {
     const name = req.params.name!;
     authorize(principalOf(res), { kind: 'write', db: name });
     const body = bodyOf(req);
+    // Refused before it is decoded: every form names at least one datom.
+    const raw = body['txData'];
+    if (Array.isArray(raw) && raw.length > MAX_TX_DATOMS) throw transactionTooLarge(raw.length, 'forms', MAX_TX_DATOMS);
     const txData = wireField(body, 'txData', true);
     const txId = stringField(body, 'txId');
     if (txId !== undefined && !TX_ID.test(txId)) {

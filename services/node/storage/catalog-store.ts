@@ -19,7 +19,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { incorrect } from '../../engine/errors';
+import { describeValue, incorrect } from '../../engine/errors';
 import { isConditionalCheckFailed, storageError } from './errors';
 import { tableNames, type TableNames } from './tables';
 
@@ -236,7 +236,7 @@ export class CatalogStore {
 
   private checkGenericPk(pk: string): void {
     if (typeof pk !== 'string' || pk.length === 0 || RESERVED_PKS.has(pk)) {
-      throw incorrect('storage/invalid-key', `record partition ${JSON.stringify(pk)} is empty or reserved`, { pk });
+      throw incorrect('storage/invalid-key', `record partition ${describeValue(pk)} is empty or reserved`, { pk });
     }
   }
 
