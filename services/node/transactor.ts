@@ -533,7 +533,14 @@ export class DatabaseHost {
         a.s.leader.resolve(result);
         for (const p of a.s.followers) p.resolve({ ...result, duplicate: true });
       }
-      for (const f of failed) for (const p of [f.s.leader, ...f.s.followers]) p.reject(f.e);
+      // A refusal now in the log says so, to its first callers as to every later one.
+      const sealedIds = new Set(sealed.map((r) => r.txId));
+      for (const f of failed) {
+        const err = sealedIds.has(f.s.leader.txId) && isDatalithError(f.e)
+          ? new DatalithError(f.e.category, f.e.message, f.e.code, { ...f.e.data, txId: f.s.leader.txId, recorded: true })
+          : f.e;
+        for (const p of [f.s.leader, ...f.s.followers]) p.reject(err);
+      }
       for (const s of known) this.answerSlotKnown(s);
       queue = overflow;
       attempt = -1;
