@@ -1,6 +1,6 @@
 // The README's ten lines of SDK. In your own project the import is `from 'datalith'`.
 // Run it against `npm start`: DATALITH_ACCESS_KEY=$(cat .datalith/access-key) npx tsx examples/hello.ts
-import { createClient } from '../services/client';
+import { createClient } from '../services';
 
 async function main(): Promise<void> {
   const client = createClient({ endpoint: process.env.DATALITH_ENDPOINT ?? 'http://127.0.0.1:8080', accessKey: process.env.DATALITH_ACCESS_KEY });

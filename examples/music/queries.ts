@@ -3,7 +3,7 @@
  * value: joins, rules, aggregates, pull, and time travel with asOf, since, history and with.
  * `run.ts` prints them; test/examples/music.test.ts checks every answer.
  */
-import { q, type Connection, type Db } from '../../services/client';
+import { q, type Connection, type Db } from '../../services';
 
 export interface Question {
   readonly id: string;

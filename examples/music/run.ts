@@ -11,7 +11,7 @@
  * the past, which only works on a new database.
  */
 import * as fs from 'node:fs';
-import { createClient, type Client, type Connection } from '../../services/client';
+import { createClient, type Client, type Connection } from '../../services';
 import { formatQueryResult, findShape, edn } from '../../services/cli/format';
 import { catalogTransactions, DEFAULT_SEED, SCHEMA_FILE } from './generate';
 import { QUESTIONS } from './queries';

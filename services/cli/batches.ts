@@ -8,8 +8,7 @@
  * (they are grouped with union-find), and operations on the transaction entity (`"datomic.tx"`,
  * e.g. a `:db/txInstant` or provenance) are repeated in every batch of their vector.
  */
-import { EdnList, Keyword, readEdnAll, writeEdn, type EdnValue } from '../engine/edn';
-import { incorrect } from '../engine/errors';
+import { EdnList, Keyword, readEdnAll, writeEdn, type EdnValue, incorrect } from '../engine';
 
 export const TX_TEMPID = 'datomic.tx';
 

@@ -2,9 +2,7 @@
  * Command-line arguments that carry data: EDN text read strictly (services/engine/edn.ts), then
  * turned into the SDK's public JS values where the SDK expects them (entity ids, time points).
  */
-import { BigDec } from '../engine/bigdec';
-import { EdnList, Keyword, readEdn, type EdnValue } from '../engine/edn';
-import { DatalithError } from '../engine/errors';
+import { BigDec, EdnList, Keyword, readEdn, type EdnValue, DatalithError } from '../engine';
 
 /** EDN value → public JS value: keywords become ':ns/name' strings, lists and vectors arrays. */
 export function toPublic(v: EdnValue): unknown {

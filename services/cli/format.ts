@@ -3,9 +3,7 @@
  * readable back by `--args` and `transact`) and `json` (the HTTP API's wire encoding, exact for
  * instants, bigints and bigdecs).
  */
-import { BigDec } from '../engine/bigdec';
-import { EdnList, Keyword, Sym, kw, readEdn, writeEdn, type EdnValue } from '../engine/edn';
-import { toWire } from '../engine/wire';
+import { BigDec, EdnList, Keyword, Sym, kw, readEdn, writeEdn, type EdnValue, toWire } from '../engine';
 
 export type Format = 'table' | 'edn' | 'json';
 export const FORMATS: readonly Format[] = ['table', 'edn', 'json'];

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { AccessKeyScope, Client, Db, KeyAdmin, TxReport } from '../client';
 import { HttpTransport } from '../client/remote-http';
-import { DatalithError, isDatalithError } from '../engine/errors';
+import { DatalithError, isDatalithError } from '../engine';
 import { planImport } from './batches';
 import { parseEntity, parseQueryArgs, parseTimePoint } from './edn-args';
 import { datomRows, edn, ednLines, findShape, formatQueryResult, json, table, FORMATS, type Format } from './format';

@@ -12,8 +12,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createClient, type Client } from '../client';
-import { DatalithError } from '../engine/errors';
+import { createClient, type Client } from '..';
+import { DatalithError } from '../engine';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8080';
 export const DEFAULT_KEY_FILE = path.join('.datalith', 'access-key');

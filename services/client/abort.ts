@@ -2,7 +2,7 @@
  * Cancellation with an `AbortSignal` (types.ts, AbortOptions): both clients check signals and
  * build the error of an aborted call here, so the in-process and the remote client fail alike.
  */
-import { DatalithError, describeValue, incorrect } from '../engine/errors';
+import { DatalithError, describeValue, incorrect } from '../engine';
 
 export const ABORTED_CODE = 'client/aborted';
 

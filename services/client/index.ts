@@ -1,8 +1,12 @@
 /**
  * Datalith's client SDK: `createClient({ endpoint, accessKey? })` talks to a Datalith system
- * through its load balancer; `createClient({ local: { dir? } })` runs the engine in-process.
+ * through its load balancer; `createClient({ local: {} })` runs the engine in-process, in memory.
+ *
+ * The SDK imports only the engine. The durable local mode (`local: { dir }`) runs the node's
+ * storage and transactor code; the package root (services/index.ts) plugs it in with
+ * `provideDurableLocalMode`, so a remote client loads no server code.
  */
-import { DatalithError } from '../engine/errors';
+import { DatalithError } from '../engine';
 import { MemoryClient } from './local';
 import { LocalDb, runLocalQuery } from './local-db';
 import { createRemoteClient, RemoteDb, runRemoteQuery, type KeyAdmin } from './remote';
@@ -11,7 +15,7 @@ import type { Client, ClientOptions, LocalClientOptions, RemoteClientOptions } f
 export * from './types';
 export type { AccessKeyInfo, AccessKeyScope, CreatedAccessKey, KeyAdmin } from './remote';
 export { DatalithError };
-export type { AnomalyCategory } from '../engine/errors';
+export type { AnomalyCategory } from '../engine';
 
 /** A remote client also administers access keys (`createKey`, `listKeys`, `revokeKey`). */
 export function createClient(options: RemoteClientOptions): Client & KeyAdmin;
@@ -42,9 +46,19 @@ export async function q(query: unknown, ...inputs: unknown[]): Promise<any> {
   return runRemoteQuery(query, inputs);
 }
 
+/** Makes a client whose databases are kept under `dir` (the durable local mode). */
+export type DurableLocalFactory = (dir: string) => Client;
+
+let durableLocal: DurableLocalFactory | undefined;
+
+/** Plugs in the durable local mode; the package root does, with services/local/embedded. */
+export function provideDurableLocalMode(factory: DurableLocalFactory): void {
+  durableLocal = factory;
+}
+
 function createDurableLocalClient(dir: string): Client {
-  // Loaded lazily: only durable local mode needs the node's storage and transactor code.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { EmbeddedClient } = require('../local/embedded') as typeof import('../local/embedded');
-  return new EmbeddedClient(dir);
+  if (durableLocal === undefined) {
+    throw new DatalithError('unsupported', "The durable local mode ({ local: { dir } }) comes with the package root: import { createClient } from 'datalith'", 'client/durable-local-unavailable');
+  }
+  return durableLocal(dir);
 }

@@ -6,12 +6,7 @@
  * and rejects as the remote client does (`client/aborted`). Evaluation is synchronous: once it
  * has begun, nothing can run to abort it, and it completes (a query's `timeout` bounds it).
  */
-import * as api from '../engine/api';
-import type { Db as EngineDb } from '../engine/db';
-import { pullManySelector, pullSelector } from '../engine/pull';
-import { q as engineQ } from '../engine/query';
-import { transact } from '../engine/transact';
-import { incorrect } from '../engine/errors';
+import { type Db as EngineDb, pullManySelector, pullSelector, q as engineQ, transact, incorrect, api } from '../engine';
 import { abortable, throwIfAborted, throwIfOptionsAborted } from './abort';
 import { datomsArgs, indexRangeArgs, iterDatomsArgs, iterIndexRangeArgs, iterTxRangeArgs, paged, txRangeArgs } from './paging';
 import type { AbortOptions, ChunkArgs, Datom, Db, DatomsArgs, DbStats, IndexName, IndexRangeArgs, QueryMap, TimePoint, TxRangeEntry, TxReport } from './types';

@@ -3,19 +3,10 @@
  * `local.dir` they are kept on disk through the same storage and transactor code as the nodes.
  */
 import { randomUUID } from 'node:crypto';
-import { emptyDb, type Db as EngineDb } from '../engine/db';
-import { notFound, incorrect } from '../engine/errors';
-import { transact } from '../engine/transact';
+import { emptyDb, type Db as EngineDb, notFound, incorrect, transact, checkDatabaseName } from '../engine';
 import { throwIfOptionsAborted } from './abort';
 import { LocalDb, localIterTxRange, localReport, localTxRange } from './local-db';
 import type { AbortOptions, ChunkArgs, Client, Connection, Db, TransactOptions, TxRangeArgs, TxRangeEntry, TxReport } from './types';
-
-export function checkDatabaseName(name: unknown): string {
-  if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) {
-    throw incorrect('db.error/invalid-db-name', `Invalid database name ${JSON.stringify(name)}: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`);
-  }
-  return name;
-}
 
 class MemoryDatabase {
   current: EngineDb = emptyDb();

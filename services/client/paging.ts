@@ -3,8 +3,7 @@
  * page by page. Both clients parse their arguments here, so the in-process and the remote
  * client refuse the same arguments with the same anomaly before reading anything.
  */
-import { checkIndexName, checkLimit, checkOffset } from '../engine/api';
-import { describeValue, incorrect, isDatalithError } from '../engine/errors';
+import { checkIndexName, checkLimit, checkOffset, describeValue, incorrect, isDatalithError } from '../engine';
 import { signalOf, throwIfAborted } from './abort';
 
 /** Datomic's default `:chunk`: datoms (or transactions) per page of an iterator. */

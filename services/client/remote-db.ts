@@ -5,9 +5,7 @@
  * is one request carrying the descriptor, so a value keeps meaning the same snapshot however
  * far the database has moved on.
  */
-import { TX0, txToT } from '../engine/datom';
-import { describeValue, incorrect, unsupported } from '../engine/errors';
-import { toWire } from '../engine/wire';
+import { TX0, txToT, describeValue, incorrect, unsupported, toWire } from '../engine';
 import { signalOf } from './abort';
 import type { CallOptions, HttpTransport } from './remote-http';
 import { datomsArgs, indexRangeArgs, iterDatomsArgs, iterIndexRangeArgs, paged, type PageFields } from './paging';

@@ -13,8 +13,7 @@
  */
 import { Pool } from 'undici';
 import { ABORTED_CODE, abortedError, sleep } from './abort';
-import { ANOMALY_CATEGORIES, DatalithError, type AnomalyCategory } from '../engine/errors';
-import { ATTEMPT_HEADER, fromWire } from '../engine/wire';
+import { DatalithError, type AnomalyCategory, ATTEMPT_HEADER, fromWire, anomalyFromJson } from '../engine';
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 const BACKOFF_BASE_MS = 25;
@@ -172,23 +171,8 @@ export class HttpTransport {
 
   private anomaly(status: number, text: string): DatalithError {
     try {
-      const j = JSON.parse(text) as { category?: unknown; message?: unknown; code?: unknown; data?: unknown };
-      if (typeof j === 'object' && j !== null && typeof j.category === 'string' && (ANOMALY_CATEGORIES as readonly string[]).includes(j.category)) {
-        let data: Record<string, unknown> = {};
-        if (typeof j.data === 'object' && j.data !== null) {
-          try {
-            data = fromWire(j.data) as Record<string, unknown>;
-          } catch {
-            data = {};
-          }
-        }
-        return new DatalithError(
-          j.category as AnomalyCategory,
-          typeof j.message === 'string' ? j.message : `HTTP ${status}`,
-          typeof j.code === 'string' ? j.code : undefined,
-          data,
-        );
-      }
+      const anomaly = anomalyFromJson(JSON.parse(text), `HTTP ${status}`);
+      if (anomaly) return anomaly;
     } catch {
       // Not anomaly JSON (e.g. a load balancer's own error page): classify by status.
     }

@@ -7,10 +7,8 @@
  * carries its basis t; the node serving a read catches up to that t first.
  */
 import { randomUUID } from 'node:crypto';
-import { DatalithError } from '../engine/errors';
-import { toWire } from '../engine/wire';
+import { DatalithError, toWire, checkDatabaseName } from '../engine';
 import { inDoubtAbort, signalOf } from './abort';
-import { checkDatabaseName } from './local';
 import { iterTxRangeArgs, paged, txRangeArgs, type PageFields } from './paging';
 import { basisSpec, dbPath, pageBody, RemoteDb, remoteReport, type RemoteSession } from './remote-db';
 import { HttpTransport, type CallOptions } from './remote-http';

@@ -20,18 +20,6 @@ export const ANOMALY_CATEGORIES: readonly AnomalyCategory[] = [
   'busy', 'unavailable', 'interrupted', 'incorrect', 'forbidden', 'not-found', 'conflict', 'unsupported', 'fault',
 ];
 
-/** HTTP status for each anomaly category (the public contract in DESIGN.md). */
-export const HTTP_STATUS: Readonly<Record<AnomalyCategory, number>> = {
-  busy: 429,
-  unavailable: 503,
-  interrupted: 503,
-  incorrect: 400,
-  forbidden: 403,
-  'not-found': 404,
-  conflict: 409,
-  unsupported: 501,
-  fault: 500,
-};
 
 export class DatalithError extends Error {
   readonly category: AnomalyCategory;

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DatalithError } from '../engine/errors';
+import { DatalithError } from '../engine';
 
 export const ACCESS_KEY_FILE = 'access-key';
 

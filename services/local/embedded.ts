@@ -5,8 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import * as api from '../engine/api';
-import { notFound } from '../engine/errors';
+import { notFound, api } from '../engine';
 import { LocalDb, localIterTxRange, localTxRange } from '../client/local-db';
 import type { AbortOptions, ChunkArgs, Client, Connection, Db, TransactOptions, TxRangeArgs, TxRangeEntry, TxReport } from '../client/types';
 import { abortable, inDoubtAbort, signalOf, throwIfAborted, throwIfOptionsAborted } from '../client/abort';

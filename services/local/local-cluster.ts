@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createDynamoClient, ensureTables, DEFAULT_TABLE_NAMES } from '../node/storage';
-import { DatalithError } from '../engine/errors';
+import { DatalithError } from '../engine';
 import { ensureAccessKey } from './access-key';
 import { LoadBalancer, type HealthCheckOptions } from './load-balancer';
 import { spawnChild, pidAlive, type ChildHandle } from './process';

@@ -8,7 +8,7 @@
  * process it started. `startLocalCluster` is exported for tests, the fault suite and benches.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { isDatalithError } from '../engine/errors';
+import { isDatalithError } from '../engine';
 import { startLocalCluster, resolveTopology, type LocalCluster, type Topology } from './local-cluster';
 
 export { startLocalCluster, resolveTopology, DEFAULT_NODE_ENTRY } from './local-cluster';

@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Socket } from 'node:net';
-import { DatalithError } from '../engine/errors';
+import { DatalithError } from '../engine';
 
 export interface SpawnOptions<R> {
   /** For messages. */

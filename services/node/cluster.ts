@@ -25,7 +25,7 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { Agent, type Dispatcher } from 'undici';
-import { DatalithError } from '../engine/errors';
+import { DatalithError } from '../engine';
 import type { NodeRecord } from './storage';
 
 /** The path other nodes are notified on. */

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { DatalithError, describeValue } from '../engine/errors';
+import { DatalithError, describeValue } from '../engine';
 
 /** Default for `keyCacheTtlMs` (services/node/keys.ts). */
 export const DEFAULT_KEY_CACHE_TTL_MS = 5_000;

@@ -2,8 +2,7 @@
  * The databases a node serves: the catalog says which exist, each one's value is rebuilt from
  * its log on first use and kept current by commits, notifications and polling.
  */
-import { isDatalithError, notFound } from '../engine/errors';
-import { checkDatabaseName } from '../client/local';
+import { isDatalithError, notFound, checkDatabaseName } from '../engine';
 import type { CatalogStore, DatabaseRecord, LogStore } from './storage';
 import { DatabaseHost, DELETED_CODE } from './transactor';
 import type { TransactorObserver } from './metrics';

@@ -3,7 +3,7 @@
  * (and `GET /health`) waiting for long (docs/limits.md, "Nodes").
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Steps } from '../engine/steps';
+import { type Steps } from '../engine';
 
 /** The longest a computation runs before it lets other work run (ms). */
 export const SLICE_MS = 50;

@@ -4,8 +4,7 @@
  * field in their errors.
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { describeValue, incorrect } from '../engine/errors';
-import { fromWire } from '../engine/wire';
+import { describeValue, incorrect, fromWire } from '../engine';
 import { DEFAULT_LIMITS } from './config';
 
 export type Body = Record<string, unknown>;

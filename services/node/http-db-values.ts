@@ -12,12 +12,7 @@
  * Speculative transactions and `stats` need the unfiltered value at exactly the basis; when the
  * cache lacks it, it is rebuilt from the value's own log (rare: an old basis).
  */
-import type { Db as EngineDb } from '../engine/db';
-import { emptyDb, Db } from '../engine/db';
-import { describeValue, incorrect } from '../engine/errors';
-import { applyDatoms, transact } from '../engine/transact';
-import { Edit } from '../engine/btree';
-import { fromWire } from '../engine/wire';
+import { type Db as EngineDb, describeValue, incorrect, transact, fromWire, rebuildAt } from '../engine';
 import type { Databases } from './databases';
 import type { DatabaseHost } from './transactor';
 import { MAX_TX_DATOMS } from './transactor';
@@ -187,12 +182,3 @@ export class DbValues {
   }
 }
 
-/** The unfiltered value at t, replayed from the log a later value carries. */
-export function rebuildAt(later: EngineDb, t: number): EngineDb {
-  let state = emptyDb().state;
-  // Nobody sees the values in between: one edit lets the replay update its own nodes in place.
-  const edit = new Edit();
-  for (const entry of later.unfiltered().txRange(null, t + 1)) state = applyDatoms(state, entry.data, entry.instant, edit);
-  edit.live = false;
-  return new Db(state);
-}

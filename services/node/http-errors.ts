@@ -7,8 +7,20 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { describeValue, HTTP_STATUS, isDatalithError, notFound, type AnomalyCategory } from '../engine/errors';
-import { toWire } from '../engine/wire';
+import { describeValue, isDatalithError, notFound, type AnomalyCategory, anomalyToJson } from '../engine';
+
+/** HTTP status for each anomaly category (the public contract in DESIGN.md). */
+export const HTTP_STATUS: Readonly<Record<AnomalyCategory, number>> = {
+  busy: 429,
+  unavailable: 503,
+  interrupted: 503,
+  incorrect: 400,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  unsupported: 501,
+  fault: 500,
+};
 
 export interface AnomalyBody {
   readonly category: AnomalyCategory;
@@ -79,13 +91,8 @@ export function toHttpAnomaly(err: unknown): HttpAnomaly {
       };
     }
     const storage = err.code?.startsWith('storage/') === true;
-    const body: AnomalyBody = {
-      category: err.category,
-      // Storage errors carry the SDK's message (endpoints, table names): name the operation only.
-      message: storage ? storageMessage(err.category, err.data) : err.message,
-      ...(err.code !== undefined ? { code: err.code } : {}),
-      ...(!storage && Object.keys(err.data).length > 0 ? { data: safeWire(err.data) } : {}),
-    };
+    // Storage errors carry the SDK's message (endpoints, table names): name the operation only.
+    const body: AnomalyBody = storage ? anomalyToJson(err, { message: storageMessage(err.category, err.data), data: null }) : anomalyToJson(err);
     return { status: HTTP_STATUS[err.category], body, ...(storage ? { logged: err } : {}) };
   }
   const bp = typeof err === 'object' && err !== null ? fromBodyParser(err as BodyParserError) : undefined;
@@ -107,14 +114,6 @@ function storageMessage(category: AnomalyCategory, data: Record<string, unknown>
   return category === 'busy'
     ? `Storage is throttling requests${op}${cause}; retry with backoff`
     : `Storage is unavailable${op}${cause}; retry`;
-}
-
-function safeWire(data: Record<string, unknown>): unknown {
-  try {
-    return toWire(data);
-  } catch {
-    return undefined;
-  }
 }
 
 /** The central error middleware: every error any route raises ends here. */

@@ -4,17 +4,12 @@
  * functions as the in-process client (services/client/local-db.ts), so local and remote answers
  * agree.
  */
-import * as api from '../engine/api';
-import { incorrect } from '../engine/errors';
-import { pullManySelector, pullSelector } from '../engine/pull';
-import { q as engineQ } from '../engine/query';
+import { incorrect, pullManySelector, pullSelector, q as engineQ, toWire, txForms, api } from '../engine';
 import type { HttpLimits } from './config';
 import type { Databases } from './databases';
 import { DbValues, type DbSpec } from './http-db-values';
 import { checkRows, encodeSpec, runReadJob, type JobDbInput, type JobInput, type ReadJob } from './query-job';
 import type { QueryWorkerPool } from './query-workers';
-import { toWire } from '../engine/wire';
-import { txForms } from '../engine/transact';
 import { yieldToEventLoop } from './event-loop';
 import { MAX_TX_DATOMS } from './transactor';
 

@@ -27,8 +27,7 @@
  * through the API (auth.ts, `adminKeyCheck`).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { checkDatabaseName } from '../client/local';
-import { describeValue, forbidden, incorrect, notFound } from '../engine/errors';
+import { describeValue, forbidden, incorrect, notFound, checkDatabaseName } from '../engine';
 import type { AccessKeyCheck, Principal } from './auth';
 import { DEFAULT_KEY_CACHE_TTL_MS } from './config';
 import type { CatalogStore, DatabaseRecord } from './storage/catalog-store';

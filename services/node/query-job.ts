@@ -10,12 +10,7 @@
  * `maxResponseBytes` bytes of JSON; beyond them the answer is `incorrect` naming the limit, never
  * a truncated result.
  */
-import { publicDatom } from '../engine/api';
-import { pullManySelector, pullSelector } from '../engine/pull';
-import { q as engineQ } from '../engine/query';
-import { transact } from '../engine/transact';
-import { incorrect, interrupted, unavailable } from '../engine/errors';
-import { fromWire, toWire } from '../engine/wire';
+import { publicDatom, pullManySelector, pullSelector, q as engineQ, transact, incorrect, interrupted, unavailable, fromWire, toWire } from '../engine';
 import type { Databases } from './databases';
 import type { DbSpec, DbValues } from './http-db-values';
 import { MAX_TX_DATOMS, type DatabaseHost } from './transactor';

@@ -8,8 +8,7 @@
  * module anywhere else does nothing.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { isDatalithError } from '../engine/errors';
-import { toWire } from '../engine/wire';
+import { isDatalithError, anomalyToJson } from '../engine';
 import { Databases } from './databases';
 import { DbValues } from './http-db-values';
 import { runReadJob, type ReadJob } from './query-job';
@@ -48,15 +47,7 @@ export type WorkerReply =
   | { readonly ready: true };
 
 export function serializeError(e: unknown): SerializedError {
-  if (isDatalithError(e)) {
-    let data: unknown;
-    try {
-      data = Object.keys(e.data).length > 0 ? toWire(e.data) : undefined;
-    } catch {
-      data = undefined;
-    }
-    return { category: e.category, message: e.message, ...(e.code !== undefined ? { code: e.code } : {}), ...(data !== undefined ? { data } : {}) };
-  }
+  if (isDatalithError(e)) return anomalyToJson(e);
   const err = e instanceof Error ? e : new Error(String(e));
   return { name: err.name, message: err.message, ...(err.stack !== undefined ? { stack: err.stack } : {}) };
 }

@@ -22,8 +22,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { ANOMALY_CATEGORIES, busy, DatalithError, incorrect, interrupted, type AnomalyCategory } from '../engine/errors';
-import { fromWire } from '../engine/wire';
+import { busy, incorrect, interrupted, anomalyFromJson } from '../engine';
 import { clientGone, type ReadJob } from './query-job';
 import type { QueryWorkerData, SerializedError, WorkerReply } from './query-worker';
 // Loaded for its side effect in a bundle (the bundle is the worker's entry there): nothing here.
@@ -76,15 +75,8 @@ function workerEntry(): { filename: string; eval: boolean } {
 }
 
 export function deserializeError(e: SerializedError): Error {
-  if (e.category !== undefined && (ANOMALY_CATEGORIES as readonly string[]).includes(e.category)) {
-    let data: Record<string, unknown> = {};
-    try {
-      if (e.data !== undefined) data = fromWire(e.data) as Record<string, unknown>;
-    } catch {
-      data = {};
-    }
-    return new DatalithError(e.category as AnomalyCategory, e.message, e.code, data);
-  }
+  const anomaly = anomalyFromJson(e, e.message);
+  if (anomaly) return anomaly;
   // A RangeError stays one: a stack overflow on deeply nested input is the request's problem.
   const err = e.name === 'RangeError' ? new RangeError(e.message) : new Error(e.message);
   err.name = e.name ?? 'Error';

@@ -9,14 +9,8 @@
  * A caller is answered only after its entry is durably written.
  */
 import { randomUUID } from 'node:crypto';
-import { Datom, tToTx } from '../engine/datom';
-import { Db, emptyDb } from '../engine/db';
-import { busy, DatalithError, incorrect, isDatalithError, notFound, unavailable } from '../engine/errors';
-import { Edit } from '../engine/btree';
-import { applyDatoms, findTxId, transact, transactSteps, type TxReport } from '../engine/transact';
+import { Datom, tToTx, Db, emptyDb, busy, DatalithError, incorrect, isDatalithError, notFound, unavailable, findTxId, transact, transactSteps, type TxReport, fromWire, toWire, type Value, Replay } from '../engine';
 import { runInSlices } from './event-loop';
-import { fromWire, toWire } from '../engine/wire';
-import type { Value } from '../engine/values';
 import { MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry, type LogStore, type LogTx } from './storage/log-store';
 import type { TransactorObserver } from './metrics';
 
@@ -256,29 +250,29 @@ export class DatabaseHost {
   }
 
   private applyEntry(entry: LogEntry): void {
-    let state = this.current.state;
-    // One edit for the whole entry: its transactions update the nodes they created in place.
-    const edit = new Edit();
+    // One replay for the whole entry: its transactions update the nodes they created in place.
+    const replay = new Replay(this.current.state);
     try {
       for (const tx of entry.txs) {
-        if (tx.t <= state.t) continue;
+        if (tx.t <= replay.state.t) continue;
         if (closesLog(tx)) {
           this.deleted = true;
           break;
         }
-        if (tx.t !== state.t + 1) {
-          throw new DatalithError('fault', `Log of database ${this.name} has a gap: expected t ${state.t + 1}, found ${tx.t}`, 'log/gap');
+        if (tx.t !== replay.state.t + 1) {
+          throw new DatalithError('fault', `Log of database ${this.name} has a gap: expected t ${replay.state.t + 1}, found ${tx.t}`, 'log/gap');
         }
         const decoded = decodeTx(tx.t, tx.payload);
-        state = applyDatoms(state, decoded.datoms, decoded.instant, edit);
+        replay.apply(decoded.datoms, decoded.instant);
         // The first commit of an id is its outcome (logs written before duplicates within a
         // batch were caught may hold an id twice).
         if (!this.outcomes.has(tx.txId)) this.remember(tx.txId, { kind: 'committed', t: tx.t, tempids: decoded.tempids });
         for (const r of decoded.refused) this.remember(r.txId, { kind: 'refused', refusal: r });
       }
     } finally {
-      edit.live = false;
+      replay.close();
     }
+    const state = replay.state;
     if (state !== this.current.state) {
       this.observer?.caughtUp(state.t - this.current.t);
       this.current = new Db(state);

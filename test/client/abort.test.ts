@@ -4,7 +4,7 @@
  * and a query whose client went away does not keep the node's query worker busy.
  */
 import { randomUUID } from 'node:crypto';
-import { createClient, type Client, type Connection } from '../../services/client';
+import { createClient, type Client, type Connection } from '../../services';
 import { startProxy, type Intercept, type TestProxy } from '../node/http/proxy';
 import { startSystem, type TestSystem } from '../node/http/harness';
 import { caught } from './contract';

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { q, DatalithError, type Client, type Connection, type Datom, type Db } from '../../services/client';
+import { q, DatalithError, type Client, type Connection, type Datom, type Db } from '../../services';
 import { BigDec } from '../../services/engine/bigdec';
 
 export interface ClientUnderTest {

@@ -4,7 +4,7 @@
  * refs as entity ids, datoms as { e, a, v, tx, added } with `a` the ident).
  */
 import { randomUUID } from 'node:crypto';
-import { createClient, DatalithError, type Client, type Connection, type Db } from '../../services/client';
+import { createClient, DatalithError, type Client, type Connection, type Db } from '../../services';
 
 const SCHEMA = `[
  {:db/ident :person/email :db/valueType :db.type/string :db/cardinality :db.cardinality/one :db/unique :db.unique/identity}

@@ -1,5 +1,5 @@
 // The contract suite against both clients: the remote one must answer exactly as the local one.
-import { createClient } from '../../services/client';
+import { createClient } from '../../services';
 import { startSystem } from '../node/http/harness';
 import { defineClientContract } from './contract';
 

@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { createClient, type Client } from '../../services/client';
+import { createClient, type Client } from '../../services';
 import { startProxy, type TestProxy } from '../node/http/proxy';
 import { http as rawHttp, startSystem, type TestSystem } from '../node/http/harness';
 import { caught } from './contract';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { createClient, type Client } from '../../services/client';
+import { createClient, type Client } from '../../services';
 import { run, type CliIO } from '../../services/cli/main';
 import { startLocalCluster, type LocalCluster } from '../../services/local/local-cluster';
 import { catalogEdn, generateCatalog, type Catalog, type Release } from '../../examples/music/generate';

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createClient, DatalithError } from '../../services/client';
+import { createClient, DatalithError } from '../../services';
 
 const SCHEMA = `[{:db/ident :person/name :db/valueType :db.type/string :db/cardinality :db.cardinality/one :db/unique :db.unique/identity}
   {:db/ident :person/born :db/valueType :db.type/instant :db/cardinality :db.cardinality/one}

@@ -4,7 +4,7 @@
  * other nodes catch up without polling.
  */
 import { randomUUID } from 'node:crypto';
-import { createClient } from '../../services/client';
+import { createClient } from '../../services';
 import { startSystem, type TestSystem } from './http/harness';
 
 let sys: TestSystem;

@@ -4,7 +4,7 @@
  * busy. One commit per id, one answer per id; reserved ids are refused over HTTP.
  */
 import { randomUUID } from 'node:crypto';
-import { createClient, type Connection } from '../../services/client';
+import { createClient, type Connection } from '../../services';
 import { startSystem, type TestSystem } from './http/harness';
 
 let sys: TestSystem;

@@ -3,7 +3,7 @@
  * one way a success is answered (the wire encoding of a public value).
  */
 import type { Response } from 'express';
-import { toWire } from '../../engine/wire';
+import { toWire } from '../../engine';
 import type { HttpLimits } from '../config';
 import type { NodeLifecycle } from '../http-lifecycle';
 import type { NodeOperations } from '../http-operations';

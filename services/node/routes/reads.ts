@@ -16,9 +16,7 @@
  *   POST /v1/databases/:name/sync        { t? }                     → { t }
  */
 import { Router, type Response } from 'express';
-import type { PageArgs } from '../../engine/api';
-import { incorrect } from '../../engine/errors';
-import { fromWire } from '../../engine/wire';
+import { type PageArgs, incorrect, fromWire } from '../../engine';
 import { authorize, principalOf, type Principal } from '../auth';
 import { arrayField, bodyOf, intField, wireField, type Body } from '../http-body';
 import { dbInput, parseDbSpec } from '../http-db-values';

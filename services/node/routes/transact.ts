@@ -8,10 +8,8 @@
  * does so), and a first attempt is then refused without a log write.
  */
 import type { RequestHandler } from 'express';
-import { incorrect } from '../../engine/errors';
-import { transactionTooLarge } from '../../engine/transact';
+import { incorrect, transactionTooLarge, ATTEMPT_HEADER } from '../../engine';
 import { MAX_TX_DATOMS } from '../transactor';
-import { ATTEMPT_HEADER } from '../../engine/wire';
 import { authorize, principalOf } from '../auth';
 import { bodyOf, boolField, stringField, wireField } from '../http-body';
 import { RESERVED_TX_ID_PREFIX } from '../transactor';

@@ -19,7 +19,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { describeValue, incorrect } from '../../engine/errors';
+import { describeValue, incorrect } from '../../engine';
 import { isConditionalCheckFailed, storageError } from './errors';
 import { tableNames, type TableNames } from './tables';
 

@@ -6,7 +6,7 @@
  * With `--exit-with-parent` it also stops (gracefully) when its stdin closes, i.e. when the parent
  * that spawned it with a stdin pipe exits for any reason, even kill -9.
  */
-import { isDatalithError } from '../../engine/errors';
+import { isDatalithError } from '../../engine';
 import { startDynaliteInProcess } from './dynalite';
 
 function parseArgs(argv: string[]): { dir?: string; port: number; exitWithParent: boolean } {

@@ -1,5 +1,5 @@
 /** Mapping of DynamoDB / transport errors to Datalith anomalies. */
-import { DatalithError, isDatalithError } from '../../engine/errors';
+import { DatalithError, isDatalithError } from '../../engine';
 
 const THROTTLING = new Set([
   'ProvisionedThroughputExceededException',

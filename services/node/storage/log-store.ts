@@ -51,7 +51,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { DatalithError, incorrect } from '../../engine/errors';
+import { DatalithError, incorrect } from '../../engine';
 import { isConditionalCheckFailed, storageError } from './errors';
 import { tableNames, type TableNames } from './tables';
 

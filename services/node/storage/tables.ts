@@ -12,7 +12,7 @@ import {
   type AttributeDefinition,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { DatalithError } from '../../engine/errors';
+import { DatalithError } from '../../engine';
 import { errorName, isResourceNotFound, storageError } from './errors';
 
 export interface TableNames {

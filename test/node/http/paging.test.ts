@@ -5,7 +5,7 @@
  * proxy, with transactions between pages.
  */
 import { randomUUID } from 'node:crypto';
-import { createClient, type Client } from '../../../services/client';
+import { createClient, type Client } from '../../../services';
 import { expectAnomaly } from '../security/helpers';
 import { http, startSystem, type TestSystem } from './harness';
 import { startProxy, type TestProxy } from './proxy';

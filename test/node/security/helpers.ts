@@ -1,7 +1,8 @@
 /** Shared by the security and fuzz tests: anomaly checks, and a storage proxy that can hold writes. */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ANOMALY_CATEGORIES, HTTP_STATUS } from '../../../services/engine/errors';
+import { ANOMALY_CATEGORIES } from '../../../services/engine/errors';
+import { HTTP_STATUS } from '../../../services/node/http-errors';
 
 export interface Answer {
   readonly status: number;

@@ -6,7 +6,7 @@
  * made (its key caches untouched), older key records without a bound incarnation, and listings.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createClient, DatalithError } from '../../../services/client';
+import { createClient, DatalithError } from '../../../services';
 import { CatalogStore } from '../../../services/node/storage/catalog-store';
 import { createDynamoClient } from '../../../services/node/storage/dynamo-client';
 import { http, startSystem, type TestSystem } from '../http/harness';

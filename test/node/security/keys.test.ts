@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { createClient, DatalithError } from '../../../services/client';
+import { createClient, DatalithError } from '../../../services';
 import { createDynamoClient } from '../../../services/node/storage/dynamo-client';
 import { http, startSystem, type TestSystem } from '../http/harness';
 
