@@ -9,10 +9,13 @@
  * A caller is answered only after its entry is durably written.
  */
 import { randomUUID } from 'node:crypto';
-import { Datom, tToTx, Db, emptyDb, busy, DatalithError, incorrect, isDatalithError, notFound, unavailable, findTxId, transact, transactSteps, type TxReport, fromWire, toWire, type Value, Replay } from '../engine';
+import { Datom, Db, emptyDb, busy, DatalithError, incorrect, isDatalithError, notFound, unavailable, findTxId, transact, transactSteps, type TxReport, Replay } from '../engine';
 import { runInSlices } from './event-loop';
-import { MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry, type LogStore, type LogTx } from './storage/log-store';
+import { entryBaseBytes, entryTxBytes, MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry, type LogStore } from './storage/log-store';
 import type { TransactorObserver } from './metrics';
+import { closesLog, decodeTx, encodeTx, recordRefusal, refusalError, RESERVED_TX_ID_PREFIX, type RecordedRefusal } from './log/payload';
+
+export { DELETED_TX_ID, encodeTx, RESERVED_TX_ID_PREFIX } from './log/payload';
 
 /** Documented cap on datoms per transaction (docs/limits.md). */
 export const MAX_TX_DATOMS = 100_000;
@@ -20,17 +23,6 @@ export const MAX_TX_DATOMS = 100_000;
 export const MAX_APPEND_ATTEMPTS = 12;
 /** Transactions that may wait for one database before new ones get `busy`. */
 export const MAX_PENDING_PER_DATABASE = 2_000;
-/**
- * The transaction id that logs written before control records had a kind of their own used for
- * the entry closing a deleted database's log (with an empty payload, which no transaction has).
- * Today that entry is a control record (`LogTx.control = 'closed'`): appended with the same
- * conditional write as any entry, it makes every later append to that log conflict, so a node
- * that has not heard of the deletion finds out on its next write (or catch-up) and never
- * acknowledges a transaction into a deleted database.
- */
-export const DELETED_TX_ID = 'datalith/database-deleted';
-/** Transaction ids the node makes for itself start so; a client may not send one. */
-export const RESERVED_TX_ID_PREFIX = 'datalith/';
 /** Anomaly code of an operation on a host whose log was closed by a deletion. */
 export const DELETED_CODE = 'db.error/db-deleted';
 /**
@@ -43,25 +35,6 @@ export interface CommittedTx {
   readonly t: number;
   readonly tempids: Record<string, number>;
 }
-
-/**
- * A refusal written to the log. A transaction whose outcome its client does not know (a retry
- * after a timeout or a lost connection, or a transaction a node commits itself after forwarding
- * it failed) may still be in flight elsewhere: a node that dies mid-append can have its write
- * land later, or its transactor re-evaluate the batch after a conflict. So a node refuses such
- * a transaction only by writing the refusal into the log (in an empty transaction that seals the
- * tail), and every node that reads it refuses that transaction id from then on, with the same
- * error. Either the refusal or the transaction is in the log first; never both.
- */
-export interface RecordedRefusal {
-  readonly txId: string;
-  readonly category: DatalithError['category'];
-  readonly code?: string;
-  readonly message: string;
-}
-
-/** A recorded refusal keeps this much of its error's message. */
-const REFUSAL_MESSAGE_CHARS = 500;
 
 export interface TransactResult {
   readonly t: number;
@@ -82,53 +55,10 @@ interface Pending {
   readonly reject: (e: unknown) => void;
 }
 
-interface TxPayload {
-  readonly instant: number;
-  readonly tempids: Record<string, number>;
-  readonly datoms: Array<[number, number, unknown, 0 | 1]>;
-  /** Refusals sealed by this transaction (an empty one); absent in almost every entry. */
-  readonly refused?: readonly RecordedRefusal[];
-}
-
-export function encodeTx(r: TxReport, refused?: readonly RecordedRefusal[]): Uint8Array {
-  const payload: TxPayload = {
-    instant: r.dbAfter.state.lastInstant,
-    tempids: r.tempids,
-    datoms: r.txData.map((d) => [d.e, d.a, toWire(d.v), d.added ? 1 : 0]),
-    ...(refused !== undefined && refused.length > 0 ? { refused } : {}),
-  };
-  return Buffer.from(JSON.stringify(payload));
-}
-
-export function decodeTx(t: number, bytes: Uint8Array): { instant: number; tempids: Record<string, number>; datoms: Datom[]; refused: readonly RecordedRefusal[] } {
-  const p = JSON.parse(Buffer.from(bytes).toString('utf8')) as TxPayload;
-  const tx = tToTx(t);
-  return {
-    instant: p.instant,
-    tempids: p.tempids,
-    datoms: p.datoms.map(([e, a, v, added]) => new Datom(e, a, fromWire(v) as Value, tx, added === 1)),
-    refused: p.refused ?? [],
-  };
-}
-
-function recordRefusal(txId: string, e: DatalithError): RecordedRefusal {
-  const message = e.message.length > REFUSAL_MESSAGE_CHARS ? `${e.message.slice(0, REFUSAL_MESSAGE_CHARS)}…` : e.message;
-  return { txId, category: e.category, ...(e.code !== undefined ? { code: e.code } : {}), message };
-}
-
-function refusalError(r: RecordedRefusal): DatalithError {
-  return new DatalithError(r.category, r.message, r.code, { txId: r.txId, recorded: true });
-}
-
 /** What became of a transaction id, as the log records it. */
 type Outcome =
   | { readonly kind: 'committed'; readonly t: number; readonly tempids: Record<string, number> }
   | { readonly kind: 'refused'; readonly refusal: RecordedRefusal };
-
-/** Whether a log transaction closes a deleted database's log (today's control kind, or the legacy form). */
-function closesLog(tx: LogTx): boolean {
-  return tx.control === 'closed' || (tx.txId === DELETED_TX_ID && tx.payload.byteLength === 0);
-}
 
 /**
  * One transaction id in a batch: its first copy is evaluated, later copies (followers) get the
@@ -425,7 +355,7 @@ export class DatabaseHost {
       const accepted: Array<{ s: Slot; r: TxReport; bytes: Uint8Array }> = [];
       let failed: Array<{ s: Slot; e: unknown }> = [];
       const known: Slot[] = [];
-      let size = 200 + Buffer.byteLength(this.dbId);
+      let size = entryBaseBytes(this.dbId);
       let overflow: Slot[] = [];
       for (let i = 0; i < queue.length; i++) {
         const s = queue[i]!;
@@ -442,12 +372,12 @@ export class DatabaseHost {
             throw incorrect('db.error/transaction-too-large', `Transaction of ${bytes.byteLength} bytes exceeds the limit of ${MAX_TX_BYTES} bytes`, { bytes: bytes.byteLength, limit: MAX_TX_BYTES });
           }
           // An entry holds what fits in one item; a single big transaction goes alone (chunked).
-          if (accepted.length > 0 && size + bytes.byteLength > MAX_ITEM_BYTES) {
+          if (accepted.length > 0 && size + entryTxBytes(s.leader.txId, bytes.byteLength) > MAX_ITEM_BYTES) {
             overflow = queue.slice(i);
             break;
           }
           accepted.push({ s, r, bytes });
-          size += bytes.byteLength + 16 + Buffer.byteLength(s.leader.txId);
+          size += entryTxBytes(s.leader.txId, bytes.byteLength);
           spec = r.dbAfter;
         } catch (e) {
           failed.push({ s, e });
@@ -461,13 +391,14 @@ export class DatabaseHost {
         const records = toSeal.map((f) => recordRefusal(f.s.leader.txId, f.e as DatalithError));
         const r = transact(spec, [], { refusedTxIds: records.map((x) => x.txId) });
         const bytes = encodeTx(r, records);
-        if (accepted.length > 0 && size + bytes.byteLength > MAX_ITEM_BYTES) {
+        const seal = sealingSlot();
+        if (accepted.length > 0 && size + entryTxBytes(seal.leader.txId, bytes.byteLength) > MAX_ITEM_BYTES) {
           // No room in this entry: they are evaluated again for the next one.
           const later = new Set(toSeal.map((f) => f.s));
           failed = failed.filter((f) => !later.has(f.s));
           overflow = [...later, ...overflow];
         } else {
-          accepted.push({ s: sealingSlot(), r, bytes });
+          accepted.push({ s: seal, r, bytes });
           spec = r.dbAfter;
           sealed = records;
         }

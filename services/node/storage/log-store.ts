@@ -94,17 +94,21 @@ const N = (x: number): AttributeValue => ({ N: String(x) });
 const S = (x: string): AttributeValue => ({ S: x });
 const utf8len = (s: string): number => Buffer.byteLength(s, 'utf8');
 
-const inlineTxBytes = (tx: LogTx): number => 8 + 2 + utf8len(tx.txId) + 1 + 4 + tx.payload.byteLength;
+/**
+ * The one size rule of log entries. Bytes of an entry item before its transactions, and the
+ * bytes one transaction adds with its payload inline: the transactor fills a batch while the
+ * sum stays within MAX_ITEM_BYTES; a single larger transaction is chunked by `appendEntry`.
+ */
+export const entryBaseBytes = (db: string): number => ITEM_OVERHEAD + utf8len(db) + HEADER_BYTES;
+export const entryTxBytes = (txId: string, payloadBytes: number): number => 8 + 2 + utf8len(txId) + 1 + 4 + payloadBytes;
+const inlineTxBytes = (tx: LogTx): number => entryTxBytes(tx.txId, tx.payload.byteLength);
 const chunkedTxBytes = (tx: LogTx): number => 8 + 2 + utf8len(tx.txId) + 1 + 4 + 4 + 8 + 2;
 const controlTxBytes = (tx: LogTx): number => 8 + 2 + utf8len(tx.txId) + 1;
 const encodedTxBytes = (e: EncodedTx): number => (e.tx.control !== undefined ? controlTxBytes(e.tx) : e.chunk ? chunkedTxBytes(e.tx) : inlineTxBytes(e.tx));
 
-/**
- * Item size of `entry` with every payload inline. The transactor keeps a batch while
- * `entrySize(batch) <= MAX_ITEM_BYTES`; a single transaction above it is chunked by `appendEntry`.
- */
+/** Item size of `entry` with every payload inline (see entryBaseBytes). */
 export function entrySize(entry: LogEntry): number {
-  let n = ITEM_OVERHEAD + utf8len(entry.db) + HEADER_BYTES;
+  let n = entryBaseBytes(entry.db);
   for (const tx of entry.txs) n += inlineTxBytes(tx);
   return n;
 }
