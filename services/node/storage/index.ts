@@ -46,3 +46,11 @@ export {
   type StoredSegment,
 } from './segment-store';
 export { encodeSegment, decodeSegment, segmentKey, isSegmentKey, SEGMENT_FORMAT, type EncodedSegment } from './segment-codec';
+export {
+  IndexRootStore,
+  checkIndexRoot,
+  INDEX_ROOT_PK,
+  type IndexRoot,
+  type IndexRootKeys,
+  type AdvanceResult,
+} from './index-roots';
