@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { NodeLoadBalancer } from './load-balancer';
@@ -35,6 +36,8 @@ export class DatalithComputeStack extends Stack {
     validateComputeProps(c);
     const { catalog, log } = props.storage.tables;
     const adminKey = props.storage.adminAccessKey.secret;
+    // By its fixed name, not by a cross-stack reference to the storage stack's bucket.
+    const segmentBucket = s3.Bucket.fromBucketName(this, 'SegmentBucket', names.segmentBucket(c.systemName, this.account, this.region));
     const nodeGroupName = names.nodeGroup(c.systemName, c.topology);
     const metricsNamespace = names.metricsNamespace(c.systemName);
     const alarmTopic = c.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', c.alarmTopicArn) : undefined;
@@ -53,6 +56,8 @@ export class DatalithComputeStack extends Stack {
     this.identity = new NodeIdentity(this, 'NodeIdentity', {
       catalogTable: catalog,
       logTable: log,
+      segmentBucket,
+      systemName: c.systemName,
       adminAccessKey: adminKey,
       nodeGroupName,
       metricsNamespace,
@@ -84,6 +89,7 @@ export class DatalithComputeStack extends Stack {
         DATALITH_TOPOLOGY: c.topology,
         DATALITH_CATALOG_TABLE: catalog.tableName,
         DATALITH_LOG_TABLE: log.tableName,
+        DATALITH_SEGMENT_BUCKET: segmentBucket.bucketName,
         DATALITH_ASG_NAME: nodeGroupName,
         DATALITH_ADMIN_KEY_SECRET_ARN: adminKey.secretArn,
         DATALITH_METRICS_NAMESPACE: metricsNamespace,

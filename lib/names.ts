@@ -10,6 +10,8 @@ export const names = {
   computeStack: (systemName: string, topology: Topology): string => `${systemName}-${topology}`,
   catalogTable: (systemName: string): string => `${systemName}-catalog`,
   logTable: (systemName: string): string => `${systemName}-log`,
+  /** Bucket names are global: the account and region make the name unique (at most 61 characters). */
+  segmentBucket: (systemName: string, account: string, region: string): string => `${systemName}-segments-${account}-${region}`,
   adminKeySecret: (systemName: string): string => `${systemName}/admin-access-key`,
   nodeGroup: (systemName: string, topology: Topology): string => `${systemName}-${topology}-nodes`,
   nodeLogGroup: (systemName: string, topology: Topology): string => `/datalith/${systemName}/${topology}/nodes`,

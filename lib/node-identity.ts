@@ -1,14 +1,20 @@
-import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { names } from './names';
 
 export interface NodeIdentityProps {
   readonly catalogTable: dynamodb.ITableV2;
   readonly logTable: dynamodb.ITableV2;
+  /** Index segments: read, write, list and delete objects (no bucket administration). */
+  readonly segmentBucket: s3.IBucket;
+  /** Names the segment bucket (`names.segmentBucket`). */
+  readonly systemName: string;
   readonly adminAccessKey: secretsmanager.ISecret;
   /** The Auto Scaling group's fixed name: scopes `SetInstanceHealth` without depending on the group. */
   readonly nodeGroupName: string;
@@ -21,6 +27,7 @@ export interface NodeIdentityProps {
  * The nodes' IAM role: only what a node does, granted resource by resource.
  *
  * - read and write items in the catalog and log tables (no table administration);
+ * - read, write and delete objects in the segment bucket (no bucket administration);
  * - read the admin access key (no other principal is granted it here);
  * - list the group's instances (membership) and mark itself unhealthy in its own group;
  * - publish metrics into the system's namespace and write to its own log group;
@@ -40,6 +47,7 @@ export class NodeIdentity extends Construct {
 
     props.catalogTable.grantReadWriteData(this.role);
     props.logTable.grantReadWriteData(this.role);
+    props.segmentBucket.grantReadWrite(this.role);
     props.adminAccessKey.grantRead(this.role);
     props.logGroup.grantWrite(this.role);
     props.logGroup.grant(this.role, 'logs:DescribeLogStreams');
@@ -88,6 +96,18 @@ export class NodeIdentity extends Construct {
     acknowledge(
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/${props.nodeGroupName}]`,
       'The * is the group id, a UUID unknown before creation; the group name pins the one group the nodes belong to.',
+    );
+    // bucket.grantReadWrite: the CDK's least-privilege object grant on this one bucket.
+    const segments = 'bucket.grantReadWrite on the one segment bucket: segments are objects named by content key under ' +
+      'per-database prefixes, so the node reads, writes, lists and deletes (gc) any object in it, and nothing else.';
+    for (const action of ['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*']) {
+      acknowledge(`AwsSolutions-IAM5[Action::${action}]`, segments);
+    }
+    // The bucket's fixed name, as cdk-nag renders it (pseudo parameters in angle brackets).
+    const shown = (v: string, pseudo: string): string => (Token.isUnresolved(v) ? `<AWS::${pseudo}>` : v);
+    acknowledge(
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${names.segmentBucket(props.systemName, shown(stack.account, 'AccountId'), shown(stack.region, 'Region'))}/*]`,
+      segments,
     );
   }
 }

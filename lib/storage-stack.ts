@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { AdminAccessKey } from './admin-access-key';
+import { SegmentBucket } from './segment-bucket';
 import { DatalithTables } from './storage';
 import { validateSystemName } from './topology';
 
@@ -11,12 +12,13 @@ export interface DatalithStorageStackProps extends StackProps {
 }
 
 /**
- * The stateful half of a system: its tables and admin key, shared by whichever compute stack
+ * The stateful half of a system: its tables, segment bucket and admin key, shared by whichever compute stack
  * (Solo or Production) runs in front of it. Deleting a compute stack never touches this one.
  */
 export class DatalithStorageStack extends Stack {
   readonly tables: DatalithTables;
   readonly adminAccessKey: AdminAccessKey;
+  readonly segments: SegmentBucket;
 
   constructor(scope: Construct, id: string, props: DatalithStorageStackProps) {
     super(scope, id, props);
@@ -27,9 +29,11 @@ export class DatalithStorageStack extends Stack {
       deletionProtection: props.deletionProtection,
     });
     this.adminAccessKey = new AdminAccessKey(this, 'AdminAccessKey', { systemName: props.systemName });
+    this.segments = new SegmentBucket(this, 'Segments', { systemName: props.systemName });
 
     new CfnOutput(this, 'CatalogTableName', { value: this.tables.catalog.tableName });
     new CfnOutput(this, 'LogTableName', { value: this.tables.log.tableName });
+    new CfnOutput(this, 'SegmentBucketName', { value: this.segments.bucket.bucketName });
     new CfnOutput(this, 'AdminKeySecretArn', { value: this.adminAccessKey.secret.secretArn });
   }
 }

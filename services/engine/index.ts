@@ -2,10 +2,10 @@
  * The engine's public surface: everything the node, the SDK, the local launcher and the CLI
  * use of it comes through here. The engine is pure — no I/O — and imports nothing from them.
  */
-export { Datom, TX0, tToTx, txToT, type IndexName } from './datom';
+export { Datom, INDEX_NAMES, TX0, tToTx, txToT, type IndexName } from './datom';
 export { Db, emptyDb, type DbState, type TxLogEntry } from './db';
 export {
-  ANOMALY_CATEGORIES, DatalithError, busy, conflict, describeValue, forbidden, incorrect, interrupted,
+  ANOMALY_CATEGORIES, DatalithError, busy, conflict, describeValue, fault, forbidden, incorrect, interrupted,
   isDatalithError, notFound, unavailable, unsupported, type AnomalyCategory,
 } from './errors';
 export { anomalyFromJson, anomalyToJson, isAnomalyCategory, type AnomalyJson } from './anomaly';
@@ -14,6 +14,7 @@ export { SYS } from './schema';
 export { findTxId, transact, transactSteps, transactionTooLarge, txForms, type TxIdRecord, type TxReport, type TransactOptions } from './transact';
 export { Replay, rebuildAt } from './replay';
 export { runSteps, type Steps } from './steps';
+export { decodeSegmentBody, encodeSegmentBody, type Segment } from './segment';
 export { q, type QueryMap, type QueryOptions } from './query';
 export { pullManySelector, pullSelector } from './pull';
 export * as api from './api';

@@ -2,6 +2,8 @@
  * The local cluster behind `npm start`, also used by tests, the fault suite and the benches:
  *
  *   storage     dynalite as its own process, data in `<data-dir>/storage` (or `storageEndpoint`)
+ *   segments    s3rver as its own process, objects in `<data-dir>/segments` (or `s3Endpoint`);
+ *               the nodes create the bucket, as they create the tables
  *   nodes       N processes of `services/node/main.ts` on free ports (ids node-1 … node-N)
  *   LB          the load balancer on the endpoint port, health-checking the nodes
  *   supervisor  replaces a node that exits or fails its health checks
@@ -13,7 +15,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createDynamoClient, ensureTables, DEFAULT_TABLE_NAMES } from '../node/storage';
+import { createDynamoClient, ensureTables, DEFAULT_SEGMENT_BUCKET, DEFAULT_TABLE_NAMES } from '../node/storage';
 import { DatalithError } from '../engine';
 import { ensureAccessKey } from './access-key';
 import { LoadBalancer, type HealthCheckOptions } from './load-balancer';
@@ -34,6 +36,10 @@ export interface LocalClusterOptions {
   dataDir?: string;
   /** Use this DynamoDB-compatible endpoint instead of starting the embedded storage. */
   storageEndpoint?: string;
+  /** Use this S3-compatible endpoint for index segments instead of starting the embedded s3rver. */
+  s3Endpoint?: string;
+  /** The segment bucket (default `datalith-segments`). */
+  segmentBucket?: string;
   catalogTable?: string;
   logTable?: string;
   /** The node entry (default `services/node/main.ts`); tests may run a stand-in. */
@@ -92,6 +98,15 @@ export interface LocalStorageInfo {
   restart(): Promise<void>;
 }
 
+export interface LocalSegmentsInfo {
+  /** The S3-compatible endpoint the nodes keep index segments at. */
+  endpoint: string;
+  bucket: string;
+  /** Whether this cluster started it (false with `s3Endpoint`). */
+  embedded: boolean;
+  dir: string | undefined;
+}
+
 export interface LocalCluster {
   /** `http://127.0.0.1:<port>` — the load balancer. */
   readonly endpoint: string;
@@ -101,6 +116,7 @@ export interface LocalCluster {
   readonly dataDir: string;
   readonly topology: Topology;
   readonly storage: LocalStorageInfo;
+  readonly segments: LocalSegmentsInfo;
   /** A snapshot of the nodes, by index. */
   readonly nodes: LocalNodeInfo[];
   readonly loadBalancer: LoadBalancer;
@@ -123,7 +139,19 @@ export interface LocalCluster {
 
 const HERE = __dirname;
 export const DEFAULT_NODE_ENTRY = path.join(HERE, '..', 'node', 'main.ts');
-const DYNALITE_ENTRY = path.join(HERE, '..', 'node', 'storage', 'dynalite-server.ts');
+
+/** An embedded server run as its own process: what it is called in logs and events, and how to start it. */
+interface EmbeddedServerSpec {
+  /** Event prefix (`storage-started`, `segments-failed`, …). */
+  readonly role: 'storage' | 'segments';
+  readonly name: string;
+  readonly entry: string;
+}
+
+const DYNALITE: EmbeddedServerSpec = {
+  role: 'storage', name: 'storage (dynalite)', entry: path.join(HERE, '..', 'node', 'storage', 'dynalite-server.ts'),
+};
+const S3RVER: EmbeddedServerSpec = { role: 'segments', name: 'segments (s3rver)', entry: path.join(HERE, 's3rver-server.ts') };
 
 /** Resolve topology and node count as the CLI documents them. */
 export function resolveTopology(topology: Topology | undefined, nodes: number | undefined): { topology: Topology; nodes: number } {
@@ -144,8 +172,8 @@ export function resolveTopology(topology: Topology | undefined, nodes: number | 
 }
 
 /**
- * The embedded storage process, restarted (same directory and port) if it dies unexpectedly;
- * `kill()` takes it down on purpose (fault injection) until `restart()`.
+ * An embedded storage process (dynalite, s3rver), restarted (same directory and port) if it dies
+ * unexpectedly; `kill()` takes it down on purpose (fault injection) until `restart()`.
  */
 class EmbeddedStorage {
   handle: ChildHandle<string> | undefined;
@@ -155,6 +183,7 @@ class EmbeddedStorage {
   private restarting: Promise<void> | undefined;
 
   constructor(
+    private readonly spec: EmbeddedServerSpec,
     readonly dir: string,
     private readonly logFile: string | undefined,
     private readonly timeoutMs: number,
@@ -181,8 +210,8 @@ class EmbeddedStorage {
 
   private spawn(): Promise<ChildHandle<string>> {
     return spawnChild<string>({
-      name: 'storage (dynalite)',
-      entry: DYNALITE_ENTRY,
+      name: this.spec.name,
+      entry: this.spec.entry,
       args: ['--dir', this.dir, '--port', String(this.port)],
       ready: (m) => (typeof m['endpoint'] === 'string' ? m['endpoint'] : undefined),
       readyTimeoutMs: this.timeoutMs,
@@ -194,10 +223,10 @@ class EmbeddedStorage {
     this.handle = h;
     this.port = Number(new URL(h.info).port);
     this.onSpawn(h);
-    this.log({ event: 'storage-started', endpoint: h.info, pid: h.pid, dir: this.dir });
+    this.log({ event: `${this.spec.role}-started`, endpoint: h.info, pid: h.pid, dir: this.dir });
     void h.exited.then(({ code, signal }) => {
       if (this.stopping || this.downOnPurpose || this.handle !== h) return;
-      this.log({ event: 'storage-failed', pid: h.pid, reason: `exited (${signal ?? `code ${code}`})` });
+      this.log({ event: `${this.spec.role}-failed`, pid: h.pid, reason: `exited (${signal ?? `code ${code}`})` });
       this.restarting ??= this.restartLoop().finally(() => { this.restarting = undefined; });
     });
   }
@@ -209,7 +238,7 @@ class EmbeddedStorage {
         await this.start();
         return;
       } catch (e) {
-        this.log({ event: 'storage-start-failed', message: (e as Error).message.slice(0, 2000) });
+        this.log({ event: `${this.spec.role}-start-failed`, message: (e as Error).message.slice(0, 2000) });
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(5_000, delay * 2);
       }
@@ -275,19 +304,18 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     }
     cleanups.push(() => lb.close(stopGraceMs));
 
+    /** The external endpoint, or an embedded server started under `<data-dir>/<role>`. */
+    const storageServer = async (spec: EmbeddedServerSpec, external: string | undefined): Promise<[string, EmbeddedStorage | undefined]> => {
+      if (external !== undefined) return [external, undefined];
+      const server = new EmbeddedStorage(spec, path.join(dataDir, spec.role), logFile(spec.role), startTimeoutMs, log, (h) => started.push(h));
+      cleanups.push(() => server.stop(stopGraceMs));
+      await server.start();
+      return [server.endpoint, server];
+    };
+
     // 2. Storage.
-    const storageDir = path.join(dataDir, 'storage');
-    let embedded: EmbeddedStorage | undefined;
-    let storageEndpoint: string;
-    if (opts.storageEndpoint !== undefined) {
-      storageEndpoint = opts.storageEndpoint;
-    } else {
-      embedded = new EmbeddedStorage(storageDir, logFile('storage'), startTimeoutMs, log, (h) => started.push(h));
-      const e = embedded;
-      cleanups.push(() => e.stop(stopGraceMs));
-      await embedded.start();
-      storageEndpoint = embedded.endpoint;
-    }
+    const [storageEndpoint, embedded] = await storageServer(DYNALITE, opts.storageEndpoint);
+    const storageDir = path.join(dataDir, DYNALITE.role);
     const dynamo = createDynamoClient({ endpoint: storageEndpoint });
     try {
       await ensureTables(dynamo, { catalogTable, logTable }, { timeoutMs: 60_000 });
@@ -297,7 +325,12 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       dynamo.destroy();
     }
 
-    // 3. Nodes under the supervisor.
+    // 3. The segment store (the nodes create the bucket).
+    const [s3Endpoint, embeddedS3] = await storageServer(S3RVER, opts.s3Endpoint);
+    const segmentsDir = path.join(dataDir, S3RVER.role);
+    const segmentBucket = opts.segmentBucket ?? DEFAULT_SEGMENT_BUCKET;
+
+    // 4. Nodes under the supervisor.
     const nodeStorageEndpoint = opts.wrapStorageEndpoint !== undefined ? await opts.wrapStorageEndpoint(storageEndpoint) : storageEndpoint;
     const nodeEntry = opts.nodeEntry ?? DEFAULT_NODE_ENTRY;
     if (!fs.existsSync(nodeEntry)) {
@@ -316,6 +349,8 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
           DATALITH_STORAGE_ENDPOINT: nodeStorageEndpoint,
           DATALITH_CATALOG_TABLE: catalogTable,
           DATALITH_LOG_TABLE: logTable,
+          DATALITH_S3_ENDPOINT: s3Endpoint,
+          DATALITH_SEGMENT_BUCKET: segmentBucket,
           DATALITH_ACCESS_KEY_FILE: accessKeyFile,
           DATALITH_CREATE_TABLES: '1',
           DATALITH_DRAIN_TIMEOUT_MS: String(Math.max(0, stopGraceMs - 1_000)),
@@ -352,7 +387,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         const lbClosed = lb.close(stopGraceMs);
         await supervisor.stop(stopGraceMs);
         await lbClosed;
-        await embedded?.stop(stopGraceMs);
+        await Promise.all([embedded?.stop(stopGraceMs), embeddedS3?.stop(stopGraceMs)]);
         log({ event: 'stopped' });
       })();
       return stopping;
@@ -384,6 +419,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       dataDir,
       topology,
       storage,
+      segments: { endpoint: s3Endpoint, bucket: segmentBucket, embedded: embeddedS3 !== undefined, dir: embeddedS3 !== undefined ? segmentsDir : undefined },
       get nodes() { return nodesNow(); },
       loadBalancer: lb,
       supervisor,

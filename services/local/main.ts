@@ -2,7 +2,7 @@
  * `npm start` — the local cluster:
  *
  *   npm start -- [--topology solo|production] [--nodes N] [--port P] [--data-dir DIR]
- *                [--storage-endpoint URL] [--json]
+ *                [--storage-endpoint URL] [--s3-endpoint URL] [--json]
  *
  * Prints the endpoint and the access key's path when ready; Ctrl-C (or SIGTERM) stops every
  * process it started. `startLocalCluster` is exported for tests, the fault suite and benches.
@@ -12,7 +12,7 @@ import { isDatalithError } from '../engine';
 import { startLocalCluster, resolveTopology, type LocalCluster, type Topology } from './local-cluster';
 
 export { startLocalCluster, resolveTopology, DEFAULT_NODE_ENTRY } from './local-cluster';
-export type { LocalCluster, LocalClusterOptions, LocalNodeInfo, LocalStorageInfo, Topology } from './local-cluster';
+export type { LocalCluster, LocalClusterOptions, LocalNodeInfo, LocalSegmentsInfo, LocalStorageInfo, Topology } from './local-cluster';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -24,12 +24,26 @@ function intArg(name: string, min: number, max: number) {
   };
 }
 
+function urlArg(name: string) {
+  return (v: string): string => {
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      throw new InvalidArgumentError(`${name} must be an http(s) URL, got ${JSON.stringify(v)}`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidArgumentError(`${name} must be an http(s) URL, got ${JSON.stringify(v)}`);
+    return v;
+  };
+}
+
 interface CliOptions {
   topology: Topology;
   nodes?: number;
   port: number;
   dataDir: string;
   storageEndpoint?: string;
+  s3Endpoint?: string;
   json?: boolean;
   verbose?: boolean;
 }
@@ -45,6 +59,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .option('--port <port>', 'endpoint port (0: any free port)', intArg('--port', 0, 65535), 8080)
     .option('--data-dir <dir>', 'data directory (storage, access key, logs)', './.datalith')
     .option('--storage-endpoint <url>', 'use this DynamoDB-compatible endpoint instead of the embedded storage')
+    .option('--s3-endpoint <url>', 'keep index segments at this S3-compatible endpoint instead of the embedded s3rver', urlArg('--s3-endpoint'))
     .option('--json', 'print one JSON line when ready instead of text')
     .option('--verbose', 'print cluster events (node replaced, health changes) on stderr')
     .showHelpAfterError();
@@ -87,6 +102,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       port: o.port,
       dataDir: o.dataDir,
       ...(o.storageEndpoint !== undefined ? { storageEndpoint: o.storageEndpoint } : {}),
+      ...(o.s3Endpoint !== undefined ? { s3Endpoint: o.s3Endpoint } : {}),
       log: (ev) => {
         if (o.verbose === true || important.has(String(ev['event']))) process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), ...ev })}\n`);
       },
@@ -106,6 +122,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       topology: c.topology,
       storage: c.storage.endpoint,
       storagePid: c.storage.pid,
+      segments: c.segments.endpoint,
       pid: process.pid,
       nodes: c.nodes.map((n) => ({ id: n.id, url: n.url, pid: n.pid })),
     })}\n`);
@@ -115,6 +132,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       `  endpoint:   ${c.endpoint}`,
       `  access key: ${c.accessKeyFile}`,
       `  storage:    ${c.storage.endpoint}${c.storage.embedded ? ` (embedded, data in ${c.storage.dir})` : ''}`,
+      `  segments:   ${c.segments.endpoint} bucket ${c.segments.bucket}${c.segments.embedded ? ` (embedded, data in ${c.segments.dir})` : ''}`,
       ...c.nodes.map((n) => `  ${n.id}:     ${n.url} (pid ${n.pid})`),
       `  logs:       ${c.dataDir}/logs/`,
       'Press Ctrl-C to stop.',

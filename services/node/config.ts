@@ -58,8 +58,15 @@ export interface NodeConfig {
   readonly region?: string;
   readonly catalogTable?: string;
   readonly logTable?: string;
-  /** Create the tables when absent (local; in AWS the CDK stack owns them). */
+  /** Create the tables (and the segment bucket) when absent (local; in AWS the CDK stack owns them). */
   readonly createTables: boolean;
+  /** An S3-compatible endpoint for index segments (s3rver locally); absent: real AWS S3. */
+  readonly s3Endpoint?: string;
+  /**
+   * The bucket of index segments (services/node/storage/segment-store.ts). Absent with no
+   * `s3Endpoint`: the node has no segment store; with one, `datalith-segments`.
+   */
+  readonly segmentBucket?: string;
   readonly nodeId: string;
   /** The URL other nodes and the cluster view use for this node (default http://host:port). */
   readonly nodeUrl?: string;
@@ -105,6 +112,8 @@ export function nodeConfig(input: NodeConfigInput): NodeConfig {
     ...(input.region !== undefined ? { region: input.region } : {}),
     ...(input.catalogTable !== undefined ? { catalogTable: input.catalogTable } : {}),
     ...(input.logTable !== undefined ? { logTable: input.logTable } : {}),
+    ...(input.s3Endpoint !== undefined ? { s3Endpoint: input.s3Endpoint } : {}),
+    ...(input.segmentBucket !== undefined ? { segmentBucket: input.segmentBucket } : {}),
     ...(input.nodeUrl !== undefined ? { nodeUrl: input.nodeUrl } : {}),
     createTables: input.createTables ?? false,
     nodeId: input.nodeId ?? defaultNodeId(),
@@ -207,6 +216,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
     region: nonEmpty(env, 'AWS_REGION') ?? nonEmpty(env, 'AWS_DEFAULT_REGION'),
     catalogTable: nonEmpty(env, 'DATALITH_CATALOG_TABLE'),
     logTable: nonEmpty(env, 'DATALITH_LOG_TABLE'),
+    s3Endpoint: nonEmpty(env, 'DATALITH_S3_ENDPOINT'),
+    segmentBucket: nonEmpty(env, 'DATALITH_SEGMENT_BUCKET'),
     createTables: bool('DATALITH_CREATE_TABLES') ?? false,
     nodeId: nonEmpty(env, 'DATALITH_NODE_ID'),
     nodeUrl: nonEmpty(env, 'DATALITH_NODE_URL'),

@@ -24,6 +24,8 @@ import { CatalogStore } from './storage/catalog-store';
 import { createDynamoClient } from './storage/dynamo-client';
 import { LogStore } from './storage/log-store';
 import { ensureTables, tableNames } from './storage/tables';
+import { createS3Client } from './storage/s3-client';
+import { DEFAULT_SEGMENT_BUCKET, SegmentStore } from './storage/segment-store';
 import type { ClusterNode } from './routes/context';
 import { Cluster } from './cluster';
 import { NodeMetrics, startMetricsPublisher } from './metrics';
@@ -38,6 +40,8 @@ export interface RunningNode {
   /** Scoped access keys in the catalog (services/node/keys.ts). */
   readonly keys: KeyStore;
   readonly server: Server;
+  /** The index segment store, when the configuration names one (checked at startup). */
+  readonly segments: SegmentStore | undefined;
   /** Fails /health, stops accepting, drains in-flight requests, closes. Idempotent. */
   close(): Promise<void>;
 }
@@ -66,12 +70,24 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     ...(config.catalogTable !== undefined ? { catalogTable: config.catalogTable } : {}),
     ...(config.logTable !== undefined ? { logTable: config.logTable } : {}),
   });
+  const s3 = config.s3Endpoint === undefined && config.segmentBucket === undefined ? undefined : createS3Client({
+    ...(config.s3Endpoint !== undefined ? { endpoint: config.s3Endpoint } : {}),
+    ...(config.region !== undefined ? { region: config.region } : {}),
+  });
+  const segments = s3 === undefined ? undefined : new SegmentStore(s3, { bucket: config.segmentBucket ?? DEFAULT_SEGMENT_BUCKET });
+  const destroyClients = (): void => {
+    dynamo.destroy();
+    s3?.destroy();
+  };
   let adminKey: string;
   try {
     if (config.createTables) await ensureTables(dynamo, names);
+    // A missing or unreachable segment bucket fails the start, as missing tables do (/health
+    // never asks storage). The nodes do not read segments yet (issue 13's next step).
+    if (segments !== undefined) await (config.createTables ? segments.ensureBucket() : segments.checkBucket());
     adminKey = config.adminKey ?? await readSecretString(config.adminKeySecretArn!, { credentials: dynamo.config.credentials });
   } catch (e) {
-    dynamo.destroy();
+    destroyClients();
     throw e;
   }
   const catalog = new CatalogStore(dynamo, names);
@@ -124,7 +140,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     server.once('listening', resolve);
     server.once('error', reject);
   }).catch((e: unknown) => {
-    dynamo.destroy();
+    destroyClients();
     throw e;
   });
   const port = (server.address() as AddressInfo).port;
@@ -184,14 +200,14 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
       server.closeAllConnections();
       await closed;
       await queryWorkers?.close();
-      dynamo.destroy();
+      destroyClients();
       logger.info('closed');
     })();
     return closing;
   };
 
   logger.info({ url, port }, 'listening');
-  return { url, port, nodeId: config.nodeId, databases, lifecycle, keys, server, close };
+  return { url, port, nodeId: config.nodeId, databases, lifecycle, keys, server, segments, close };
 }
 
 /** The process entry point: `node main.js` (bundled) or `tsx services/node/main.ts`. */

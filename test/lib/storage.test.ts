@@ -76,7 +76,38 @@ describe('storage stack', () => {
 
   test('nothing in storage is compute: no instances, groups, load balancers or networks', () => {
     const types = new Set(Object.values(storage.toJSON().Resources as Record<string, { Type: string }>).map((r) => r.Type));
-    expect([...types].sort()).toEqual(['AWS::DynamoDB::GlobalTable', 'AWS::SecretsManager::Secret']);
+    expect([...types].sort()).toEqual(['AWS::DynamoDB::GlobalTable', 'AWS::S3::Bucket', 'AWS::S3::BucketPolicy', 'AWS::SecretsManager::Secret']);
+  });
+
+  test('the segment bucket: retained, encrypted, private, TLS only, a fixed name per account and region', () => {
+    const buckets = storage.findResources('AWS::S3::Bucket');
+    expect(Object.keys(buckets)).toEqual(['SegmentsBucket5FE01FB6']);
+    expect(Object.values(buckets)[0]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    storage.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: { 'Fn::Join': ['', ['datalith-segments-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      VersioningConfiguration: Match.absent(),
+    });
+    storage.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
+    });
+  });
+
+  test('the nodes get the segment bucket by name and may use its objects, nothing more', () => {
+    for (const t of [solo, production]) {
+      const env = JSON.stringify(t.toJSON());
+      expect(env).toContain('DATALITH_SEGMENT_BUCKET');
+      const policies = Object.values(t.findResources('AWS::IAM::Policy')) as Array<{ Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+      const s3Statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement)
+        .filter((st) => [st.Action].flat().some((a) => a.startsWith('s3:')) && JSON.stringify(st.Resource).includes('-segments-'));
+      expect(s3Statements.length).toBeGreaterThan(0);
+      const actions = new Set(s3Statements.flatMap((st) => [st.Action].flat()));
+      expect([...actions].sort()).toEqual(['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*', 's3:PutObject', 's3:PutObjectLegalHold', 's3:PutObjectRetention', 's3:PutObjectTagging', 's3:PutObjectVersionTagging']);
+      expect([...actions].some((a) => /^s3:(\*|PutBucket|DeleteBucket)/.test(a))).toBe(false);
+    }
   });
 
   test('both topologies attach to the same storage (Solo -> Production keeps the data and the key)', () => {

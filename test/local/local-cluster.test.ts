@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startLocalCluster, type LocalCluster } from '../../services/local/main';
+import { createS3Client, SegmentStore } from '../../services/node/storage';
 import { alivePids, HttpClient, load, waitFor, type Reply } from './helpers';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'datalith-local-'));
@@ -48,6 +49,20 @@ describe('startLocalCluster (2 nodes)', () => {
     expect((await http.get(cluster.endpoint, '/health')).status).toBe(200);
     expect((await http.get(cluster.endpoint, '/v1/databases')).status).toBe(403);
     expect((await http.get(cluster.endpoint, '/v1/databases', auth)).status).toBe(200);
+  });
+
+  test('segments: an embedded s3rver with its data under the data directory; the nodes created the bucket', async () => {
+    expect(cluster.segments).toMatchObject({ embedded: true, bucket: 'datalith-segments', dir: path.join(cluster.dataDir, 'segments') });
+    const s3 = createS3Client({ endpoint: cluster.segments.endpoint });
+    try {
+      const store = new SegmentStore(s3, { bucket: cluster.segments.bucket });
+      await store.checkBucket();
+      const key = await store.putSegment('db-local', { kind: 'leaf', index: 'eavt', history: false, datoms: [] });
+      expect((await store.list('db-local')).map((o) => o.key)).toEqual([key]);
+      expect(fs.readdirSync(cluster.segments.dir as string)).toContain('datalith-segments');
+    } finally {
+      s3.destroy();
+    }
   });
 
   test('kill -9 of a node under load: replaced, reads keep succeeding, every write lands exactly once', async () => {

@@ -4,6 +4,7 @@
  *   pk `db`        sk <name>     { id, createdAt }      one item per live database
  *   pk `db-deleted` sk <id>      { name, deletedAt }    tombstones, for a later sweep of old logs
  *   pk `node`      sk <nodeId>   { info (JSON), at, expiresAt, ttl }   membership heartbeats
+ *   pk `index-root` sk <id>       { t, root (JSON) }     durable index roots (index-roots.ts)
  *   any other pk   sk <key>      { data (JSON) }        generic records (putRecord/getRecord/queryRecords)
  *
  * A database's id is a fresh UUID per creation, and its log lives under that id, so a database
@@ -21,6 +22,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { describeValue, incorrect } from '../../engine';
 import { isConditionalCheckFailed, storageError } from './errors';
+import { INDEX_ROOT_PK } from './index-roots';
 import { tableNames, type TableNames } from './tables';
 
 export interface DatabaseRecord {
@@ -43,7 +45,7 @@ export interface NodeRecord {
 const DB_PK = 'db';
 const DB_DELETED_PK = 'db-deleted';
 const NODE_PK = 'node';
-const RESERVED_PKS = new Set([DB_PK, DB_DELETED_PK, NODE_PK]);
+const RESERVED_PKS = new Set([DB_PK, DB_DELETED_PK, NODE_PK, INDEX_ROOT_PK]);
 const MAX_NAME_BYTES = 512;
 
 const S = (x: string): AttributeValue => ({ S: x });

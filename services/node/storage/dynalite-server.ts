@@ -6,8 +6,8 @@
  * With `--exit-with-parent` it also stops (gracefully) when its stdin closes, i.e. when the parent
  * that spawned it with a stdin pipe exits for any reason, even kill -9.
  */
-import { isDatalithError } from '../../engine';
 import { startDynaliteInProcess } from './dynalite';
+import { runServerProcess } from './server-process';
 
 function parseArgs(argv: string[]): { dir?: string; port: number; exitWithParent: boolean } {
   let dir: string | undefined;
@@ -25,30 +25,7 @@ function parseArgs(argv: string[]): { dir?: string; port: number; exitWithParent
   return dir === undefined ? { port, exitWithParent } : { dir, port, exitWithParent };
 }
 
-async function main(): Promise<void> {
+runServerProcess(async () => {
   const { exitWithParent, ...opts } = parseArgs(process.argv.slice(2));
-  const handle = await startDynaliteInProcess(opts);
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    void handle.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  if (exitWithParent) {
-    process.stdin.on('end', stop);
-    process.stdin.on('close', stop);
-    process.stdin.on('error', stop);
-    process.stdin.resume();
-  }
-  process.stdout.write(`${JSON.stringify({ endpoint: handle.endpoint, pid: process.pid })}\n`);
-}
-
-main().catch((e: unknown) => {
-  const msg = isDatalithError(e) ? `${e.code ?? e.category}: ${e.message}` : String((e as Error)?.stack ?? e);
-  process.stderr.write(`${msg}\n`);
-  process.exit(2);
+  return { handle: await startDynaliteInProcess(opts), exitWithParent };
 });

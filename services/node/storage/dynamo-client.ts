@@ -24,13 +24,18 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'datalithlocal', secretAccessKey
 
 const MAX_SOCKETS = 256;
 
-/** A fresh client (with its own agent). Prefer `getDynamoClient` to share one per process. */
-export function createDynamoClient(opts: DynamoClientOptions = {}): DynamoDBClient {
-  const requestHandler = new NodeHttpHandler({
+/** An SDK request handler on its own keep-alive pooled HTTP and HTTPS agents (one per client). */
+export function keepAliveRequestHandler(): NodeHttpHandler {
+  return new NodeHttpHandler({
     httpAgent: new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
     httpsAgent: new https.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
     connectionTimeout: 5_000,
   });
+}
+
+/** A fresh client (with its own agent). Prefer `getDynamoClient` to share one per process. */
+export function createDynamoClient(opts: DynamoClientOptions = {}): DynamoDBClient {
+  const requestHandler = keepAliveRequestHandler();
   if (opts.endpoint !== undefined) {
     return new DynamoDBClient({
       endpoint: opts.endpoint,
@@ -47,31 +52,44 @@ export function createDynamoClient(opts: DynamoClientOptions = {}): DynamoDBClie
   });
 }
 
-const shared = new Map<string, DynamoDBClient>();
-
-function keyOf(opts: DynamoClientOptions): string {
-  return `${opts.endpoint ?? 'aws'}|${opts.region ?? ''}`;
+/** Clients shared per process, one per endpoint and region (created on first use). */
+export interface SharedClients<C> {
+  get(opts?: { endpoint?: string; region?: string }): C;
+  /** Destroy the shared clients (all, or the one for `opts`) and their pooled sockets. */
+  close(opts?: { endpoint?: string; region?: string }): void;
 }
+
+export function sharedClients<C extends { destroy(): void }>(create: (opts: { endpoint?: string; region?: string }) => C): SharedClients<C> {
+  const shared = new Map<string, C>();
+  const keyOf = (opts: { endpoint?: string; region?: string }): string => `${opts.endpoint ?? 'aws'}|${opts.region ?? ''}`;
+  return {
+    get: (opts = {}) => {
+      const key = keyOf(opts);
+      let c = shared.get(key);
+      if (c === undefined) {
+        c = create(opts);
+        shared.set(key, c);
+      }
+      return c;
+    },
+    close: (opts) => {
+      const clients = opts !== undefined ? [keyOf(opts)] : [...shared.keys()];
+      for (const key of clients) {
+        shared.get(key)?.destroy();
+        shared.delete(key);
+      }
+    },
+  };
+}
+
+const dynamoClients = sharedClients(createDynamoClient);
 
 /** The process-wide client for these options (created on first use). */
 export function getDynamoClient(opts: DynamoClientOptions = {}): DynamoDBClient {
-  const key = keyOf(opts);
-  let c = shared.get(key);
-  if (c === undefined) {
-    c = createDynamoClient(opts);
-    shared.set(key, c);
-  }
-  return c;
+  return dynamoClients.get(opts);
 }
 
 /** Destroy shared clients (all, or the one for `opts`) and their pooled sockets. */
 export function closeDynamoClients(opts?: DynamoClientOptions): void {
-  if (opts !== undefined) {
-    const key = keyOf(opts);
-    shared.get(key)?.destroy();
-    shared.delete(key);
-    return;
-  }
-  for (const c of shared.values()) c.destroy();
-  shared.clear();
+  dynamoClients.close(opts);
 }

@@ -6,6 +6,7 @@ const THROTTLING = new Set([
   'ThrottlingException',
   'RequestLimitExceeded',
   'LimitExceededException',
+  'SlowDown', // S3
 ]);
 
 export function errorName(e: unknown): string | undefined {

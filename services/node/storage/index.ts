@@ -36,3 +36,21 @@ export {
 } from './log-store';
 export { CatalogStore, type DatabaseRecord, type NodeRecord } from './catalog-store';
 export { storageError, isConditionalCheckFailed } from './errors';
+export { createS3Client, getS3Client, closeS3Clients, S3RVER_CREDENTIALS, type S3ClientOptions } from './s3-client';
+export {
+  SegmentStore,
+  DEFAULT_SEGMENT_BUCKET,
+  DEFAULT_SEGMENT_PREFIX,
+  DEFAULT_SEGMENT_TIMEOUT_MS,
+  type SegmentStoreOptions,
+  type StoredSegment,
+} from './segment-store';
+export { encodeSegment, decodeSegment, segmentKey, isSegmentKey, SEGMENT_FORMAT, type EncodedSegment } from './segment-codec';
+export {
+  IndexRootStore,
+  checkIndexRoot,
+  INDEX_ROOT_PK,
+  type IndexRoot,
+  type IndexRootKeys,
+  type AdvanceResult,
+} from './index-roots';
