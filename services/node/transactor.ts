@@ -21,8 +21,16 @@ import type { TransactorObserver } from './metrics';
 
 /** Documented cap on datoms per transaction (docs/limits.md). */
 export const MAX_TX_DATOMS = 100_000;
-/** Attempts at the conditional append before a batch fails with `busy`. */
+/**
+ * Attempts at the conditional append before a batch fails with `busy` — at least this many, and
+ * more while `APPEND_BUDGET_MS` has not passed since the batch's first attempt.
+ */
 export const MAX_APPEND_ATTEMPTS = 12;
+/** How long a batch keeps retrying lost conditional appends (ms; see `MAX_APPEND_ATTEMPTS`). */
+export const APPEND_BUDGET_MS = 2_000;
+/** Backoff after the n-th lost append: full jitter in [0, min(cap, base × 2^n)) ms. */
+export const CONFLICT_BACKOFF_BASE_MS = 2;
+export const CONFLICT_BACKOFF_CAP_MS = 25;
 /** Transactions that may wait for one database before new ones get `busy`. */
 export const MAX_PENDING_PER_DATABASE = 2_000;
 /**
@@ -336,9 +344,11 @@ export class DatabaseHost {
   private async commitBatch(batch: Pending[]): Promise<void> {
     let queue = batch;
     let verifiedAt = -1;
+    let since = 0;
     for (let attempt = 0; queue.length > 0; attempt++) {
-      if (attempt >= MAX_APPEND_ATTEMPTS) {
-        for (const p of queue) p.reject(busy('db.error/append-contention', `Could not commit to ${this.name} after ${MAX_APPEND_ATTEMPTS} attempts: other writers keep winning; retry`));
+      if (attempt === 0) since = performance.now();
+      if (attempt >= MAX_APPEND_ATTEMPTS && performance.now() - since >= APPEND_BUDGET_MS) {
+        for (const p of queue) p.reject(busy('db.error/append-contention', `Could not commit to ${this.name} after ${attempt} attempts in ${Math.round(performance.now() - since)} ms: other writers keep winning; retry`));
         return;
       }
       if (this.catchingUp) await this.catchingUp;
@@ -432,6 +442,8 @@ export class DatabaseHost {
         if (isDatalithError(e) && e.category === 'conflict') {
           this.metrics.conflicts++;
           this.observer?.conflict();
+          // Jittered, so two writers on one tail stop losing to each other in lockstep.
+          await conflictBackoff(attempt);
           await this.catchUpFresh();
           continue; // re-evaluate everything against the new value
         }
@@ -467,6 +479,12 @@ export class DatabaseHost {
       attempt = -1;
     }
   }
+}
+
+/** Waits a random time in [0, min(cap, base × 2^attempt)) ms (exponential backoff, full jitter). */
+function conflictBackoff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(CONFLICT_BACKOFF_CAP_MS, CONFLICT_BACKOFF_BASE_MS * 2 ** attempt);
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** The empty transaction that carries refusals into the log; nobody waits for it. */
