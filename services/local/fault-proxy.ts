@@ -1,7 +1,9 @@
 /**
  * A small TCP proxy for faults between nodes and storage: it adds latency to every chunk sent
  * towards the target (one added delay per request/response round trip) and, with
- * `responseDelayMs`, to every chunk coming back; or refuses and cuts connections while `down`.
+ * `responseDelayMs`, to every chunk coming back; or refuses and cuts connections while `down`;
+ * or, while `stalled`, accepts connections and swallows every byte both ways (a silently dead
+ * path: the peer's kernel answers, nothing else does).
  * Used by bench:log (+5 ms per DynamoDB round trip) and by the fault-injection suite (storage
  * unavailable or slow).
  */
@@ -16,6 +18,11 @@ export interface FaultProxy {
   responseDelayMs: number;
   /** While down, new connections are refused and open ones are cut. */
   setDown(down: boolean): void;
+  /**
+   * While stalled, connections are accepted and every byte is dropped, both ways. Connections
+   * that lost bytes are cut when the stall ends (their streams are no longer whole).
+   */
+  setStalled(stalled: boolean): void;
   close(): Promise<void>;
 }
 
@@ -47,6 +54,9 @@ function delayed(to: net.Socket, delayMs: () => number): (chunk: Buffer) => void
 export async function startFaultProxy(target: { host: string; port: number }, opts: { delayMs?: number; responseDelayMs?: number; port?: number } = {}): Promise<FaultProxy> {
   const sockets = new Set<net.Socket>();
   let down = false;
+  let stalled = false;
+  /** Connections that dropped bytes during the current stall. */
+  const damaged = new Set<net.Socket>();
   const server = net.createServer((client) => {
     if (down) {
       client.destroy();
@@ -58,13 +68,18 @@ export async function startFaultProxy(target: { host: string; port: number }, op
     sockets.add(client);
     sockets.add(upstream);
     const forget = (): void => {
+      damaged.delete(client);
       sockets.delete(client);
       sockets.delete(upstream);
       client.destroy();
       upstream.destroy();
     };
-    client.on('data', delayed(upstream, () => proxy.delayMs));
-    upstream.on('data', delayed(client, () => proxy.responseDelayMs));
+    const pass = (from: net.Socket, write: (chunk: Buffer) => void) => (chunk: Buffer): void => {
+      if (!stalled) return write(chunk);
+      damaged.add(from);
+    };
+    client.on('data', pass(client, delayed(upstream, () => proxy.delayMs)));
+    upstream.on('data', pass(client, delayed(client, () => proxy.responseDelayMs)));
     client.on('close', forget);
     upstream.on('close', forget);
     client.on('error', forget);
@@ -80,6 +95,12 @@ export async function startFaultProxy(target: { host: string; port: number }, op
     setDown(d: boolean) {
       down = d;
       if (d) for (const s of sockets) s.destroy();
+    },
+    setStalled(s: boolean) {
+      stalled = s;
+      if (s) return;
+      for (const c of damaged) c.destroy();
+      damaged.clear();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -36,7 +36,7 @@ export interface TransactRequest {
 }
 
 export type TransactOutcome =
-  | { kind: 'local'; value: unknown; txId: string; reason: 'preferred' | 'already-forwarded' | 'single-node' | 'forward-failed' | 'preferred-unavailable' }
+  | { kind: 'local'; value: unknown; txId: string; reason: 'preferred' | 'already-forwarded' | 'single-node' | 'forward-failed' | 'preferred-unavailable' | 'preferred-unresponsive' }
   | { kind: 'forwarded'; node: string; status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; txId: string };
 
 /** Categories a preferred node answers when it cannot take the transaction (then: commit here). */
@@ -71,6 +71,11 @@ export async function transactOnPreferred(cluster: Cluster, req: TransactRequest
   }
   if (!several) return local('single-node');
   let preferred = cluster.preferredNode(req.dbName);
+  if (!preferred.self && cluster.isSuspect(preferred.url)) {
+    // Its last forward failed and it has not answered a health check since: skip it.
+    preferred = cluster.responsiveNode(req.dbName);
+    if (preferred.self) return local('preferred-unresponsive');
+  }
   if (preferred.self) {
     if (req.loaded?.() !== false) return local('preferred');
     // Loading here: the next node in preference order commits meanwhile.

@@ -15,7 +15,11 @@
  *   databases that node wins or held. Correctness never depends on it — only the conditional
  *   append serializes writes; the preferred node only makes contention rare.
  * - **Forwarding** (`forward`): an HTTP request to another node with a short connect timeout
- *   (200 ms). A `ForwardError` says whether the request may have reached the node
+ *   (200 ms). A forward without response headers after `livenessCheckAfterMs` (150) checks the
+ *   peer's `/health` (`probeTimeoutMs`, 250; one check per peer at a time): a peer that does not
+ *   answer it (paused, hung) fails the forward at once instead of after `forwardTimeoutMs`.
+ *   A peer whose forward failed is *suspected* until a health check answers again (rechecked
+ *   every `probeIntervalMs`, 250, while it is consulted); `responsiveNode` skips suspects. A `ForwardError` says whether the request may have reached the node
  *   (`reached`); in both cases the caller may commit the transaction itself, because the
  *   transaction id makes a second commit of the same transaction impossible.
  * - **Notifications** (`notify`): fire-and-forget `POST /v1/internal/notify {db, t, from}` to
@@ -81,6 +85,12 @@ export interface ClusterOptions {
    * (SIGSTOP, GC pause) then costs at most this before the sender commits itself.
    */
   forwardTimeoutMs?: number;
+  /** A forward without response headers this long checks the peer's liveness (default 150 ms). */
+  livenessCheckAfterMs?: number;
+  /** Time a liveness check (`GET /health`) may take (default 250 ms). */
+  probeTimeoutMs?: number;
+  /** How often a suspected peer is checked again while it is consulted (default 250 ms). */
+  probeIntervalMs?: number;
   /** Whole-request timeout of a notification (default 1000 ms). */
   notifyTimeoutMs?: number;
   /** Remove heartbeats expired longer than this (default 10 min; 0: never). */
@@ -92,6 +102,8 @@ export interface ClusterOptions {
   selfCheck?: () => boolean | Promise<boolean>;
   selfCheckFailures?: number;
   logger?: ClusterLogger;
+  /** Fault injection: node-to-node requests fail while this says so (default: from the environment, forwardingCutFrom). */
+  readonly forwardingCut?: () => boolean;
 }
 
 export interface ClusterMember {
@@ -155,12 +167,17 @@ export function isForwardError(e: unknown): e is ForwardError {
  * were cut (connection refused), so every node commits what it receives itself.
  * `DATALITH_FORWARDING=off` cuts them for the process's lifetime; `DATALITH_FORWARDING_OFF_FILE`
  * names a file whose existence cuts them (checked on every request, so a test can cut and heal
- * a running cluster).
+ * a running cluster). The environment is read once, when the cluster is made.
  */
-export function forwardingCut(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env['DATALITH_FORWARDING'] === 'off') return true;
+export function forwardingCutFrom(env: NodeJS.ProcessEnv): () => boolean {
+  if (env['DATALITH_FORWARDING'] === 'off') return () => true;
   const file = env['DATALITH_FORWARDING_OFF_FILE'];
-  return file !== undefined && file !== '' && existsSync(file);
+  if (file === undefined || file === '') return () => false;
+  return () => existsSync(file);
+}
+
+function cutError(nodeUrl: string): ForwardError {
+  return new ForwardError(nodeUrl, false, 'node-to-node requests are cut (DATALITH_FORWARDING fault injection)', 'ECONNREFUSED');
 }
 
 // ---- rendezvous hashing ----
@@ -256,13 +273,21 @@ export class Cluster extends EventEmitter {
   private selfCheckFails = 0;
   private unhealthyReported = false;
   private readonly agents = new Map<number, Agent>();
+  /** Peers (by URL) whose last forward failed or whose last health check went unanswered. */
+  private readonly suspects = new Set<string>();
+  private readonly probes = new Map<string, Promise<boolean>>();
+  private readonly probedAt = new Map<string, number>();
   private readonly notifyState = new Map<string, { inFlight: boolean; pendingT: number }>();
   private readonly stats_: ClusterStats = {
     heartbeats: 0, heartbeatFailures: 0, refreshFailures: 0, forwards: 0, forwardFailures: 0, notifiesSent: 0, notifyFailures: 0, lastRefreshAt: undefined,
   };
 
+  /** Fault injection: whether node-to-node requests are cut now (forwardingCutFrom). */
+  private readonly cut: () => boolean;
+
   constructor(private readonly opts: ClusterOptions) {
     super();
+    this.cut = opts.forwardingCut ?? forwardingCutFrom(process.env);
     if (!opts.nodeId) throw new DatalithError('incorrect', 'cluster: nodeId is required', 'cluster/invalid-options');
     this.nodeId = opts.nodeId;
     this.url = opts.url.replace(/\/+$/, '');
@@ -334,6 +359,46 @@ export class Cluster extends EventEmitter {
     return id;
   }
 
+  /**
+   * The first live member in `dbName`'s preference order that is not suspected (this node is
+   * never suspected): the preferred node, unless it stopped answering.
+   */
+  responsiveNode(dbName: string): ClusterMember {
+    const preferred = this.preferredNode(dbName);
+    if (preferred.self || !this.isSuspect(preferred.url)) return preferred;
+    for (const id of rendezvousRank(this.memberIds, dbName)) {
+      const m = this.members.find((x) => x.id === id);
+      if (m !== undefined && (m.self || !this.isSuspect(m.url))) return m;
+    }
+    return this.selfMember(Date.now());
+  }
+
+  /** Whether the peer at `url` is suspected; consulting a suspect rechecks it in the background. */
+  isSuspect(url: string): boolean {
+    if (!this.suspects.has(url)) return false;
+    if (!this.probes.has(url) && performance.now() - (this.probedAt.get(url) ?? -Infinity) >= (this.opts.probeIntervalMs ?? 250)) void this.probe(url);
+    return true;
+  }
+
+  /** One liveness check of a peer (`GET /health`, any answer counts); concurrent callers share it. */
+  probe(url: string): Promise<boolean> {
+    let p = this.probes.get(url);
+    if (p === undefined) {
+      const ms = this.opts.probeTimeoutMs ?? 250;
+      p = this.send(url, '/health', null, {}, { method: 'GET', timeoutMs: ms, signal: AbortSignal.timeout(ms) })
+        .then(() => true, () => false)
+        .then((alive) => {
+          this.probes.delete(url);
+          this.probedAt.set(url, performance.now());
+          if (alive) this.suspects.delete(url);
+          else this.suspects.add(url);
+          return alive;
+        });
+      this.probes.set(url, p);
+    }
+    return p;
+  }
+
   isPreferred(dbName: string): boolean {
     return this.preferredNodeId(dbName) === this.nodeId;
   }
@@ -359,11 +424,30 @@ export class Cluster extends EventEmitter {
     opts: ForwardOptions = {},
   ): Promise<ForwardResponse> {
     this.stats_.forwards++;
+    // An injected cut says nothing about the peer: it is not suspected for it.
+    if (this.cut()) {
+      this.stats_.forwardFailures++;
+      throw cutError(nodeUrl);
+    }
+    // A peer that does not answer its health check meanwhile (paused, hung) fails the forward now.
+    const abort = new AbortController();
+    let unresponsive = false;
+    const watch = setTimeout(() => {
+      void this.probe(nodeUrl).then((alive) => {
+        if (alive) return;
+        unresponsive = true;
+        abort.abort();
+      });
+    }, this.opts.livenessCheckAfterMs ?? 150);
     try {
-      return await this.send(nodeUrl, path, body, headers, opts);
+      return await this.send(nodeUrl, path, body, headers, { ...opts, signal: opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal });
     } catch (e) {
       this.stats_.forwardFailures++;
+      this.suspects.add(nodeUrl);
+      if (unresponsive) throw new ForwardError(nodeUrl, true, `no answer to a health check within ${this.opts.probeTimeoutMs ?? 250} ms`, 'DATALITH_PEER_UNRESPONSIVE');
       throw e;
+    } finally {
+      clearTimeout(watch);
     }
   }
 
@@ -382,7 +466,7 @@ export class Cluster extends EventEmitter {
     if (out['authorization'] === undefined && this.opts.authorization !== undefined) out['authorization'] = this.opts.authorization;
     if (body !== null && out['content-type'] === undefined) out['content-type'] = 'application/json';
     out[FORWARDED_HEADER] = this.nodeId;
-    if (forwardingCut()) throw new ForwardError(nodeUrl, false, 'node-to-node requests are cut (DATALITH_FORWARDING fault injection)', 'ECONNREFUSED');
+    if (this.cut()) throw cutError(nodeUrl);
     const timeoutMs = opts.timeoutMs ?? this.opts.forwardTimeoutMs ?? 2_000;
     let sent = false;
     try {

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { DatalithError, describeValue } from '../engine';
+import { DEFAULT_STORAGE_CONNECT_TIMEOUT_MS, DEFAULT_STORAGE_REQUEST_TIMEOUT_MS } from './storage/dynamo-client';
 
 /** Default for `keyCacheTtlMs` (services/node/keys.ts). */
 export const DEFAULT_KEY_CACHE_TTL_MS = 5_000;
@@ -56,6 +57,10 @@ export interface NodeConfig {
   readonly storageEndpoint?: string;
   /** AWS region for real DynamoDB (default: the SDK's chain, e.g. AWS_REGION). */
   readonly region?: string;
+  /** Time to open a connection to storage (ms). */
+  readonly storageConnectTimeoutMs: number;
+  /** Time for one attempt of a storage call (ms); a call makes up to 3 attempts, then fails `unavailable`. */
+  readonly storageRequestTimeoutMs: number;
   readonly catalogTable?: string;
   readonly logTable?: string;
   /** Create the tables (and the segment bucket) when absent (local; in AWS the CDK stack owns them). */
@@ -110,6 +115,8 @@ export function nodeConfig(input: NodeConfigInput): NodeConfig {
     host: input.host ?? '0.0.0.0',
     ...(input.storageEndpoint !== undefined ? { storageEndpoint: input.storageEndpoint } : {}),
     ...(input.region !== undefined ? { region: input.region } : {}),
+    storageConnectTimeoutMs: input.storageConnectTimeoutMs ?? DEFAULT_STORAGE_CONNECT_TIMEOUT_MS,
+    storageRequestTimeoutMs: input.storageRequestTimeoutMs ?? DEFAULT_STORAGE_REQUEST_TIMEOUT_MS,
     ...(input.catalogTable !== undefined ? { catalogTable: input.catalogTable } : {}),
     ...(input.logTable !== undefined ? { logTable: input.logTable } : {}),
     ...(input.s3Endpoint !== undefined ? { s3Endpoint: input.s3Endpoint } : {}),
@@ -214,6 +221,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
     host: nonEmpty(env, 'HOST') ?? '0.0.0.0',
     storageEndpoint: nonEmpty(env, 'DATALITH_STORAGE_ENDPOINT'),
     region: nonEmpty(env, 'AWS_REGION') ?? nonEmpty(env, 'AWS_DEFAULT_REGION'),
+    storageConnectTimeoutMs: intFrom(env, 'DATALITH_STORAGE_CONNECT_TIMEOUT_MS', 1, 600_000),
+    storageRequestTimeoutMs: intFrom(env, 'DATALITH_STORAGE_REQUEST_TIMEOUT_MS', 1, 600_000),
     catalogTable: nonEmpty(env, 'DATALITH_CATALOG_TABLE'),
     logTable: nonEmpty(env, 'DATALITH_LOG_TABLE'),
     s3Endpoint: nonEmpty(env, 'DATALITH_S3_ENDPOINT'),

@@ -21,7 +21,7 @@ import { QueryWorkerPool } from './query-workers';
 // The storage modules one by one: the barrel also exports the embedded server (dynalite), which
 // a node never runs and its bundle must not load.
 import { CatalogStore } from './storage/catalog-store';
-import { createDynamoClient } from './storage/dynamo-client';
+import { createStorageClient } from './storage/dynamo-client';
 import { LogStore } from './storage/log-store';
 import { ensureTables, tableNames } from './storage/tables';
 import { createS3Client } from './storage/s3-client';
@@ -62,10 +62,7 @@ export interface StartNodeOptions {
 export async function startNode(input: NodeConfig | NodeConfigInput, options: StartNodeOptions = {}): Promise<RunningNode> {
   const config = nodeConfig(input);
   const logger = options.logger ?? pino({ level: config.logLevel, base: { nodeId: config.nodeId } }, pino.destination(2));
-  const dynamo = createDynamoClient({
-    ...(config.storageEndpoint !== undefined ? { endpoint: config.storageEndpoint } : {}),
-    ...(config.region !== undefined ? { region: config.region } : {}),
-  });
+  const dynamo = createStorageClient(config);
   const names = tableNames({
     ...(config.catalogTable !== undefined ? { catalogTable: config.catalogTable } : {}),
     ...(config.logTable !== undefined ? { logTable: config.logTable } : {}),
@@ -105,6 +102,8 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
       storage: {
         ...(config.storageEndpoint !== undefined ? { storageEndpoint: config.storageEndpoint } : {}),
         ...(config.region !== undefined ? { region: config.region } : {}),
+        storageConnectTimeoutMs: config.storageConnectTimeoutMs,
+        storageRequestTimeoutMs: config.storageRequestTimeoutMs,
         catalogTable: names.catalogTable,
         logTable: names.logTable,
       },

@@ -14,14 +14,12 @@ import { DbValues } from './http-db-values';
 import { runReadJob, type ReadJob } from './query-job';
 // One by one, as in main.ts: the storage barrel would load the embedded server.
 import { CatalogStore } from './storage/catalog-store';
-import { createDynamoClient } from './storage/dynamo-client';
+import { createStorageClient, type StorageSettings } from './storage/dynamo-client';
 import { LogStore } from './storage/log-store';
 import { tableNames } from './storage/tables';
 
-export interface QueryWorkerData {
+export interface QueryWorkerData extends StorageSettings {
   readonly datalithQueryWorker: true;
-  readonly storageEndpoint?: string;
-  readonly region?: string;
   readonly catalogTable?: string;
   readonly logTable?: string;
 }
@@ -55,10 +53,7 @@ export function serializeError(e: unknown): SerializedError {
 export function startQueryWorker(data: QueryWorkerData): void {
   const port = parentPort;
   if (port === null) throw new Error('startQueryWorker runs in a worker thread');
-  const dynamo = createDynamoClient({
-    ...(data.storageEndpoint !== undefined ? { endpoint: data.storageEndpoint } : {}),
-    ...(data.region !== undefined ? { region: data.region } : {}),
-  });
+  const dynamo = createStorageClient(data);
   const names = tableNames({
     ...(data.catalogTable !== undefined ? { catalogTable: data.catalogTable } : {}),
     ...(data.logTable !== undefined ? { logTable: data.logTable } : {}),

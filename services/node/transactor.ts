@@ -19,8 +19,16 @@ export { DELETED_TX_ID, encodeTx, RESERVED_TX_ID_PREFIX } from './log/payload';
 
 /** Documented cap on datoms per transaction (docs/limits.md). */
 export const MAX_TX_DATOMS = 100_000;
-/** Attempts at the conditional append before a batch fails with `busy`. */
+/**
+ * Attempts at the conditional append before a batch fails with `busy` — at least this many, and
+ * more while `APPEND_BUDGET_MS` has not passed since the batch's first attempt.
+ */
 export const MAX_APPEND_ATTEMPTS = 12;
+/** How long a batch keeps retrying lost conditional appends (ms; see `MAX_APPEND_ATTEMPTS`). */
+export const APPEND_BUDGET_MS = 2_000;
+/** Backoff after the n-th lost append: full jitter in [0, min(cap, base × 2^n)) ms. */
+export const CONFLICT_BACKOFF_BASE_MS = 2;
+export const CONFLICT_BACKOFF_CAP_MS = 25;
 /** Transactions that may wait for one database before new ones get `busy`. */
 export const MAX_PENDING_PER_DATABASE = 2_000;
 /** Anomaly code of an operation on a host whose log was closed by a deletion. */
@@ -336,9 +344,11 @@ export class DatabaseHost {
   private async commitBatch(batch: Pending[]): Promise<void> {
     let queue = slotsOf(batch);
     let verifiedAt = -1;
+    let since = 0;
     for (let attempt = 0; queue.length > 0; attempt++) {
-      if (attempt >= MAX_APPEND_ATTEMPTS) {
-        const err = busy('db.error/append-contention', `Could not commit to ${this.name} after ${MAX_APPEND_ATTEMPTS} attempts: other writers keep winning; retry`);
+      if (attempt === 0) since = performance.now();
+      if (attempt >= MAX_APPEND_ATTEMPTS && performance.now() - since >= APPEND_BUDGET_MS) {
+        const err = busy('db.error/append-contention', `Could not commit to ${this.name} after ${attempt} attempts in ${Math.round(performance.now() - since)} ms: other writers keep winning; retry`);
         for (const s of queue) for (const p of [s.leader, ...s.followers]) p.reject(err);
         return;
       }
@@ -430,6 +440,8 @@ export class DatabaseHost {
         if (isDatalithError(e) && e.category === 'conflict') {
           this.metrics.conflicts++;
           this.observer?.conflict();
+          // Jittered, so two writers on one tail stop losing to each other in lockstep.
+          await conflictBackoff(attempt);
           await this.catchUpFresh();
           continue; // re-evaluate everything against the new value
         }
@@ -482,6 +494,12 @@ function slotsOf(batch: readonly Pending[]): Slot[] {
     else byId.set(p.txId, { leader: p, followers: [] });
   }
   return [...byId.values()];
+}
+
+/** Waits a random time in [0, min(cap, base × 2^attempt)) ms (exponential backoff, full jitter). */
+function conflictBackoff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(CONFLICT_BACKOFF_CAP_MS, CONFLICT_BACKOFF_BASE_MS * 2 ** attempt);
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** A slot's refusal must be recorded when any copy is in doubt, or when there are copies at all. */

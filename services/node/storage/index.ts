@@ -4,6 +4,8 @@ export {
   closeDynamoClients,
   LOCAL_REGION,
   LOCAL_CREDENTIALS,
+  DEFAULT_STORAGE_CONNECT_TIMEOUT_MS,
+  DEFAULT_STORAGE_REQUEST_TIMEOUT_MS,
   type DynamoClientOptions,
 } from './dynamo-client';
 export {

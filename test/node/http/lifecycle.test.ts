@@ -88,6 +88,10 @@ describe('configuration from the environment', () => {
     expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', createTables: false, adminKey: 'k', pollIntervalMs: 1000 });
     expect(c.limits).toMatchObject({ maxBodyBytes: 10 * 1024 * 1024, defaultQueryTimeoutMs: 30_000, maxQueryTimeoutMs: 120_000, maxPendingRequests: 512 });
     expect(c.storageEndpoint).toBeUndefined();
+    expect(c).toMatchObject({ storageConnectTimeoutMs: 1_000, storageRequestTimeoutMs: 3_000 });
+    expect(loadConfig({ DATALITH_ADMIN_KEY: 'k', DATALITH_STORAGE_CONNECT_TIMEOUT_MS: '250', DATALITH_STORAGE_REQUEST_TIMEOUT_MS: '800' }))
+      .toMatchObject({ storageConnectTimeoutMs: 250, storageRequestTimeoutMs: 800 });
+    expect(() => loadConfig({ DATALITH_ADMIN_KEY: 'k', DATALITH_STORAGE_REQUEST_TIMEOUT_MS: '0' })).toThrow(/DATALITH_STORAGE_REQUEST_TIMEOUT_MS/);
     const d = loadConfig({
       DATALITH_ADMIN_KEY: 'k', PORT: '9000', HOST: '127.0.0.1', DATALITH_STORAGE_ENDPOINT: 'http://127.0.0.1:4567',
       DATALITH_CATALOG_TABLE: 'c', DATALITH_LOG_TABLE: 'l', DATALITH_NODE_ID: 'n1', DATALITH_CREATE_TABLES: '1', AWS_REGION: 'eu-west-1',
