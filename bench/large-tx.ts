@@ -16,8 +16,8 @@ import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
 import { startNode } from '../services/node/main';
-import { spawnDynaliteProcess } from '../services/node/storage';
-import { MAX_TX_DATOMS } from '../services/node/transactor';
+import { spawnDynaliteProcess } from '../services/local/dynalite';
+import { MAX_TX_DATOMS } from '../services/node/log/transactor';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const HOLD_LIMIT_MS = 1_000;

@@ -23,9 +23,11 @@ import path from 'node:path';
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Pool } from 'undici';
 import { startFaultProxy } from '../services/local/fault-proxy';
-import { createDynamoClient, ensureTables, LogStore, CatalogStore, spawnDynaliteProcess } from '../services/node/storage';
+import { createDynamoClient, ensureTables, CatalogStore } from '../services/node/storage';
+import { LogStore } from '../services/node/log';
+import { spawnDynaliteProcess } from '../services/local/dynalite';
 import { median } from './data';
-import { DatabaseHost } from '../services/node/transactor';
+import { DatabaseHost } from '../services/node/log/transactor';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = 64;

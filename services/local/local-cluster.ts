@@ -149,7 +149,7 @@ interface EmbeddedServerSpec {
 }
 
 const DYNALITE: EmbeddedServerSpec = {
-  role: 'storage', name: 'storage (dynalite)', entry: path.join(HERE, '..', 'node', 'storage', 'dynalite-server.ts'),
+  role: 'storage', name: 'storage (dynalite)', entry: path.join(HERE, 'dynalite-server.ts'),
 };
 const S3RVER: EmbeddedServerSpec = { role: 'segments', name: 'segments (s3rver)', entry: path.join(HERE, 's3rver-server.ts') };
 

@@ -3,7 +3,7 @@
  * Its life (the ready line, signals, exit codes) is services/node/storage/server-process.ts;
  * `npm start` runs it under the orphan guard (services/local/process.ts), like the embedded DynamoDB.
  */
-import { runServerProcess } from '../node/storage/server-process';
+import { runServerProcess } from './server-process';
 import { startS3rverInProcess } from './s3rver';
 
 function parseArgs(argv: string[]): { dir: string; port: number } {

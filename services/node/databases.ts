@@ -3,8 +3,9 @@
  * its log on first use and kept current by commits, notifications and polling.
  */
 import { isDatalithError, notFound, checkDatabaseName } from '../engine';
-import type { CatalogStore, DatabaseRecord, LogStore } from './storage';
-import { DatabaseHost, DELETED_CODE } from './transactor';
+import type { CatalogStore, DatabaseRecord } from './storage';
+import type { LogStore } from './log';
+import { DatabaseHost, DELETED_CODE } from './log/transactor';
 import type { TransactorObserver } from './metrics';
 
 export class Databases {

@@ -28,7 +28,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { describeValue, forbidden, incorrect, notFound, checkDatabaseName } from '../engine';
-import type { AccessKeyCheck, Principal } from './auth';
+import type { AccessKeyCheck, Principal } from './http/auth';
 import { DEFAULT_KEY_CACHE_TTL_MS } from './config';
 import type { CatalogStore, DatabaseRecord } from './storage/catalog-store';
 

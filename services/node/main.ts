@@ -10,26 +10,20 @@ import type { Server } from 'node:http';
 import { isMainThread } from 'node:worker_threads';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
-import { createNodeApp } from './app';
-import { adminKeyCheck, anyKeyCheck, readSecretString, type AccessKeyCheck } from './auth';
+import { createNodeApp } from './http/app';
+import { adminKeyCheck, anyKeyCheck, readSecretString, type AccessKeyCheck } from './http/auth';
 import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, loadConfig, nodeConfig, type NodeConfig, type NodeConfigInput } from './config';
 import { Databases } from './databases';
-import { NodeLifecycle } from './http-lifecycle';
-import { createAppServer } from './http-server';
+import { NodeLifecycle } from './http/lifecycle';
+import { createAppServer } from './http/server';
 import { KeyStore } from './keys';
-import { QueryWorkerPool } from './query-workers';
-// The storage modules one by one: the barrel also exports the embedded server (dynalite), which
-// a node never runs and its bundle must not load.
-import { CatalogStore } from './storage/catalog-store';
-import { createStorageClient } from './storage/dynamo-client';
-import { LogStore } from './storage/log-store';
-import { ensureTables, tableNames } from './storage/tables';
-import { createS3Client } from './storage/s3-client';
-import { DEFAULT_SEGMENT_BUCKET, SegmentStore } from './storage/segment-store';
-import type { ClusterNode } from './routes/context';
-import { Cluster } from './cluster';
+import { QueryWorkerPool } from './reads/query-workers';
+import { CatalogStore, createS3Client, createStorageClient, DEFAULT_SEGMENT_BUCKET, ensureTables, SegmentStore, tableNames } from './storage';
+import { LogStore } from './log';
+import type { ClusterNode } from './http/routes/context';
+import { Cluster } from './cluster/cluster';
 import { NodeMetrics, startMetricsPublisher } from './metrics';
-import { asgMembershipFromEnv } from './cluster-aws';
+import { asgMembershipFromEnv } from './cluster/aws';
 
 export interface RunningNode {
   readonly url: string;

@@ -6,9 +6,9 @@
  * the sender (503 `cluster/loading`, so the sender commits them), its own to the next node in
  * preference order — and it loads the database in the background.
  */
-import type { Cluster, ClusterMember, ForwardResponse } from '../../services/node/cluster';
-import { rendezvousRank } from '../../services/node/cluster';
-import { transactOnPreferred, type TransactRequest } from '../../services/node/cluster-http';
+import type { Cluster, ClusterMember, ForwardResponse } from '../../services/node/cluster/cluster';
+import { rendezvousRank } from '../../services/node/cluster/cluster';
+import { transactOnPreferred, type TransactRequest } from '../../services/node/cluster/forwarding';
 
 function member(id: string, self: boolean): ClusterMember {
   return { id, url: `http://${id}`, pid: 1, instanceId: undefined, self, heartbeatAt: 0 };

@@ -10,8 +10,8 @@
  *    rejection (which ends the node process: with storage down, every node of the cluster died).
  */
 import { DatalithError } from '../../services/engine/errors';
-import type { LogEntry, LogStore } from '../../services/node/storage/log-store';
-import { DatabaseHost } from '../../services/node/transactor';
+import type { LogEntry, LogStore } from '../../services/node/log/log-store';
+import { DatabaseHost } from '../../services/node/log/transactor';
 
 const SCHEMA = '[{:db/ident :x/v :db/valueType :db.type/long :db/cardinality :db.cardinality/one}]';
 

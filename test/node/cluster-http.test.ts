@@ -5,8 +5,8 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Cluster, NOTIFY_PATH, rendezvousOwner } from '../../services/node/cluster';
-import { clusterNodeOptions, notifyRoutes, sendForwarded, transactOnPreferred } from '../../services/node/cluster-http';
+import { Cluster, NOTIFY_PATH, rendezvousOwner } from '../../services/node/cluster/cluster';
+import { clusterNodeOptions, notifyRoutes, sendForwarded, transactOnPreferred } from '../../services/node/cluster/forwarding';
 import { isDatalithError } from '../../services/engine/errors';
 
 interface Commit { node: string; db: string; txId: string }

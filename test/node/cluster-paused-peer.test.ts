@@ -7,8 +7,8 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Cluster, rendezvousOwner } from '../../services/node/cluster';
-import { transactOnPreferred } from '../../services/node/cluster-http';
+import { Cluster, rendezvousOwner } from '../../services/node/cluster/cluster';
+import { transactOnPreferred } from '../../services/node/cluster/forwarding';
 
 /** A peer that holds every request while paused, and answers once resumed. */
 async function pausablePeer(): Promise<{ url: string; paused: boolean; close(): Promise<void> }> {

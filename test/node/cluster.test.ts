@@ -12,8 +12,9 @@ import {
   rendezvousRank,
   rendezvousScore,
   type AsgMembership,
-} from '../../services/node/cluster';
-import { CatalogStore, createDynamoClient, ensureTables, startDynaliteInProcess, type DynaliteHandle } from '../../services/node/storage';
+} from '../../services/node/cluster/cluster';
+import { CatalogStore, createDynamoClient, ensureTables } from '../../services/node/storage';
+import { startDynaliteInProcess, type DynaliteHandle } from '../../services/local/dynalite';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const dbs = Array.from({ length: 3000 }, (_, i) => `db-${i}`);

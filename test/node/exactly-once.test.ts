@@ -6,9 +6,10 @@
  */
 import fc from 'fast-check';
 import { QueryCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { createDynamoClient, LogStore, type CatalogStore } from '../../services/node/storage';
-import { CHUNK_BYTES, CHUNK_PARTITION_SUFFIX, MAX_ITEM_BYTES } from '../../services/node/storage/log-store';
-import { DatabaseHost, DELETED_TX_ID, encodeTx, type TransactResult } from '../../services/node/transactor';
+import { createDynamoClient, type CatalogStore } from '../../services/node/storage';
+import { LogStore } from '../../services/node/log';
+import { CHUNK_BYTES, CHUNK_PARTITION_SUFFIX, MAX_ITEM_BYTES } from '../../services/node/log/log-store';
+import { DatabaseHost, DELETED_TX_ID, encodeTx, type TransactResult } from '../../services/node/log/transactor';
 import { tToTx } from '../../services/engine/datom';
 import { SYS } from '../../services/engine/schema';
 import { findTxId } from '../../services/engine/transact';

@@ -1,6 +1,6 @@
 import express from 'express';
 import type { AddressInfo } from 'node:net';
-import { createAppServer } from '../../services/node/http-server';
+import { createAppServer } from '../../services/node/http/server';
 
 describe('createAppServer', () => {
   const app = express();

@@ -5,8 +5,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NodeMetrics, startMetricsPublisher } from '../../services/node/metrics';
-import { CatalogStore, createDynamoClient, ensureTables, LogStore, startDynaliteInProcess } from '../../services/node/storage';
-import { DatabaseHost } from '../../services/node/transactor';
+import { CatalogStore, createDynamoClient, ensureTables } from '../../services/node/storage';
+import { LogStore } from '../../services/node/log';
+import { startDynaliteInProcess } from '../../services/local/dynalite';
+import { DatabaseHost } from '../../services/node/log/transactor';
 
 test('commits, conflicts and catch-up lag are observed per period, then start again from zero', async () => {
   const storage = await startDynaliteInProcess();

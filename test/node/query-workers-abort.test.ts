@@ -5,8 +5,8 @@
  */
 import pino from 'pino';
 import { toWire } from '../../services/engine/wire';
-import type { QueryJob } from '../../services/node/query-job';
-import { QueryWorkerPool } from '../../services/node/query-workers';
+import type { QueryJob } from '../../services/node/reads/query-job';
+import { QueryWorkerPool } from '../../services/node/reads/query-workers';
 import { caught } from '../client/contract';
 
 const LIMITS = { maxResultRows: 1_000, maxResponseBytes: 1_000_000 };

@@ -4,8 +4,8 @@
  * longer commit anywhere. Transactor-level against dynalite, and over HTTP.
  */
 import { randomUUID } from 'node:crypto';
-import type { LogEntry, LogStore } from '../../services/node/storage';
-import { DatabaseHost } from '../../services/node/transactor';
+import type { LogEntry, LogStore } from '../../services/node/log';
+import { DatabaseHost } from '../../services/node/log/transactor';
 import { DatalithError } from '../../services/engine/errors';
 import { ATTEMPT_HEADER } from '../../services/engine/wire';
 import { http, startSystem, type TestSystem } from './http/harness';

@@ -3,7 +3,9 @@
  * the file's tests and stops it after; the returned object's fields are set once it runs.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CatalogStore, createDynamoClient, ensureTables, LogStore, startDynaliteInProcess, type DynaliteHandle } from '../../services/node/storage';
+import { CatalogStore, createDynamoClient, ensureTables } from '../../services/node/storage';
+import { LogStore } from '../../services/node/log';
+import { startDynaliteInProcess, type DynaliteHandle } from '../../services/local/dynalite';
 
 export interface TestStorage {
   handle: DynaliteHandle;

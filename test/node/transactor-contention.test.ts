@@ -8,8 +8,10 @@
  * quick attempts (1–2 transactions in `busy` per run here, every run of three).
  */
 import { startFaultProxy, type FaultProxy } from '../../services/local/fault-proxy';
-import { CatalogStore, createDynamoClient, ensureTables, LogStore, spawnDynaliteProcess, type DynaliteProcess } from '../../services/node/storage';
-import { DatabaseHost } from '../../services/node/transactor';
+import { CatalogStore, createDynamoClient, ensureTables } from '../../services/node/storage';
+import { LogStore } from '../../services/node/log';
+import { spawnDynaliteProcess, type DynaliteProcess } from '../../services/local/dynalite';
+import { DatabaseHost } from '../../services/node/log/transactor';
 import { isDatalithError } from '../../services/engine/errors';
 
 const SCHEMA = `[{:db/ident :item/key :db/valueType :db.type/long :db/cardinality :db.cardinality/one :db/unique :db.unique/identity}

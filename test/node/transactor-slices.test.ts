@@ -3,8 +3,8 @@
  * event-loop.ts): other work runs while it is evaluated, before its entry is appended, and the
  * result is the one an evaluation in one go gives.
  */
-import type { LogEntry } from '../../services/node/storage';
-import { DatabaseHost } from '../../services/node/transactor';
+import type { LogEntry } from '../../services/node/log';
+import { DatabaseHost } from '../../services/node/log/transactor';
 import { useStorage } from './storage-fixture';
 
 const storage = useStorage();

@@ -2,8 +2,9 @@
  * The conditional-write transactor against dynalite: concurrent writers on two hosts racing for
  * one database lose nothing, duplicate nothing, reorder nothing; every t is used once.
  */
-import type { CatalogStore, LogStore } from '../../services/node/storage';
-import { DatabaseHost, MAX_TX_DATOMS } from '../../services/node/transactor';
+import type { CatalogStore } from '../../services/node/storage';
+import type { LogStore } from '../../services/node/log';
+import { DatabaseHost, MAX_TX_DATOMS } from '../../services/node/log/transactor';
 import { DatalithError } from '../../services/engine/errors';
 import { useStorage } from './storage-fixture';
 

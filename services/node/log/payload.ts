@@ -7,7 +7,7 @@
  * refused?: [{ txId, category, code?, message }] }`.
  */
 import { Datom, DatalithError, fromWire, toWire, tToTx, type TxReport, type Value } from '../../engine';
-import type { LogTx } from '../storage/log-store';
+import type { LogTx } from './log-store';
 
 /**
  * The transaction id that logs written before control records had a kind of their own used for

@@ -1,5 +1,7 @@
+/** The node's AWS storage: the DynamoDB client and tables, the catalog, and the S3 segment store. */
 export {
   createDynamoClient,
+  createStorageClient,
   getDynamoClient,
   closeDynamoClients,
   LOCAL_REGION,
@@ -9,15 +11,6 @@ export {
   type DynamoClientOptions,
 } from './dynamo-client';
 export {
-  startDynaliteInProcess,
-  spawnDynaliteProcess,
-  acquireDirLock,
-  LOCK_FILE,
-  type DynaliteOptions,
-  type DynaliteHandle,
-  type DynaliteProcess,
-} from './dynalite';
-export {
   ensureTables,
   tableNames,
   DEFAULT_TABLE_NAMES,
@@ -25,17 +18,6 @@ export {
   LOG_KEYS,
   type TableNames,
 } from './tables';
-export {
-  LogStore,
-  entrySize,
-  MAX_ITEM_BYTES,
-  MAX_TX_BYTES,
-  CHUNK_BYTES,
-  CHUNK_PARTITION_SUFFIX,
-  type LogEntry,
-  type LogTx,
-  type ReadOptions,
-} from './log-store';
 export { CatalogStore, type DatabaseRecord, type NodeRecord } from './catalog-store';
 export { storageError, isConditionalCheckFailed } from './errors';
 export { createS3Client, getS3Client, closeS3Clients, S3RVER_CREDENTIALS, type S3ClientOptions } from './s3-client';

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createClient, type Client } from '../../../services/client/index';
+import { createClient, type Client } from '../../../services/client';
 import { startFaultProxy, type FaultProxy } from '../../../services/local/fault-proxy';
 import { startLocalCluster, type LocalCluster, type LocalClusterOptions, type LocalNodeInfo } from '../../../services/local/main';
 

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Client, Connection } from '../../../services/client/index';
+import type { Client, Connection } from '../../../services/client';
 import type { Op } from '../checker/history';
 import { prng } from '../checker/simulate';
 import type { FaultCluster } from './cluster';

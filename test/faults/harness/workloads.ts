@@ -23,7 +23,7 @@
  * new process (Jepsen's convention).
  */
 import { isDatalithError } from '../../../services/engine/errors';
-import type { Client, Connection, Db } from '../../../services/client/index';
+import type { Client, Connection, Db } from '../../../services/client';
 import { checkBank, type BankResult } from '../checker/bank';
 import { checkListAppend, formatElleResult, type ElleResult } from '../checker/elle';
 import { HistoryRecorder, type Op, type Txn } from '../checker/history';

@@ -3,7 +3,7 @@
  * JSON of every error class (docs/http-api.md).
  */
 import { randomUUID } from 'node:crypto';
-import { HTTP_STATUS } from '../../../services/node/http-errors';
+import { HTTP_STATUS } from '../../../services/node/http/errors';
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../../services/node/config';
 import { http, startSystem, type TestSystem } from './harness';
 

@@ -1,7 +1,7 @@
 /** Access keys: constant-time digests, authorization by role, and the admin key from Secrets Manager. */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminKeyCheck, anyKeyCheck, authorize, keyDigest, keyMatches, readSecretString, type AccessKeyCheck } from '../../../services/node/auth';
+import { adminKeyCheck, anyKeyCheck, authorize, keyDigest, keyMatches, readSecretString, type AccessKeyCheck } from '../../../services/node/http/auth';
 import { loadConfig } from '../../../services/node/config';
 import { DatalithError } from '../../../services/engine/errors';
 

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { startNode, type RunningNode } from '../../../services/node/main';
 import type { NodeConfigInput } from '../../../services/node/config';
-import { startDynaliteInProcess, type DynaliteHandle } from '../../../services/node/storage';
+import { startDynaliteInProcess, type DynaliteHandle } from '../../../services/local/dynalite';
 
 export interface TestSystem {
   readonly storage: DynaliteHandle;

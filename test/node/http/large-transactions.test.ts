@@ -4,7 +4,7 @@
  * no request within the limits holds the event loop for a second).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { MAX_TX_DATOMS } from '../../../services/node/transactor';
+import { MAX_TX_DATOMS } from '../../../services/node/log/transactor';
 import { expectAnomaly } from '../security/helpers';
 import { http, startSystem, type TestSystem } from './harness';
 

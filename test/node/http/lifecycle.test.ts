@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../../services/node/config';
-import { startDynaliteInProcess, type DynaliteHandle } from '../../../services/node/storage';
+import { startDynaliteInProcess, type DynaliteHandle } from '../../../services/local/dynalite';
 import { http as rawHttp, startSystem, type TestSystem } from './harness';
 
 const ROOT = path.resolve(__dirname, '../../..');

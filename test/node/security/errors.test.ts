@@ -3,7 +3,7 @@
  * storage failures name the operation but not the SDK's message (endpoints, tables).
  */
 import { DatalithError } from '../../../services/engine/errors';
-import { toHttpAnomaly } from '../../../services/node/http-errors';
+import { toHttpAnomaly } from '../../../services/node/http/errors';
 import { storageError } from '../../../services/node/storage/errors';
 import { http, startSystem } from '../http/harness';
 import { expectAnomaly, LEAK } from './helpers';

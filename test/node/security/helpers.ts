@@ -2,7 +2,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ANOMALY_CATEGORIES } from '../../../services/engine/errors';
-import { HTTP_STATUS } from '../../../services/node/http-errors';
+import { HTTP_STATUS } from '../../../services/node/http/errors';
 
 export interface Answer {
   readonly status: number;

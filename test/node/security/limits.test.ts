@@ -5,11 +5,11 @@
  */
 import { readEdn } from '../../../services/engine/edn';
 import { DEFAULT_LIMITS } from '../../../services/node/config';
-import { MAX_TX_BYTES } from '../../../services/node/storage/log-store';
-import { MAX_PENDING_PER_DATABASE, MAX_TX_DATOMS } from '../../../services/node/transactor';
+import { MAX_TX_BYTES } from '../../../services/node/log/log-store';
+import { MAX_PENDING_PER_DATABASE, MAX_TX_DATOMS } from '../../../services/node/log/transactor';
 import pino from 'pino';
 import { startNode, type RunningNode } from '../../../services/node/main';
-import { startDynaliteInProcess } from '../../../services/node/storage';
+import { startDynaliteInProcess } from '../../../services/local/dynalite';
 import { http, startSystem, type TestSystem } from '../http/harness';
 import { expectAnomaly, startStorageGate } from './helpers';
 

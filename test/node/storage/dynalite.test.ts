@@ -2,18 +2,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  CatalogStore,
-  createDynamoClient,
-  ensureTables,
-  getDynamoClient,
-  closeDynamoClients,
-  LogStore,
-  LOCK_FILE,
-  spawnDynaliteProcess,
-  startDynaliteInProcess,
-  type LogEntry,
-} from '../../../services/node/storage';
+import { CatalogStore, createDynamoClient, ensureTables, getDynamoClient, closeDynamoClients } from '../../../services/node/storage';
+import { LogStore, type LogEntry } from '../../../services/node/log';
+import { LOCK_FILE, spawnDynaliteProcess, startDynaliteInProcess } from '../../../services/local/dynalite';
 import { bytes, caught, defineStorageSuite, digest, entry, uniqueNames } from './storage-suite';
 
 const tmpDirs: string[] = [];

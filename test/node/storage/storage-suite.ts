@@ -4,17 +4,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CatalogStore,
-  createDynamoClient,
-  ensureTables,
-  entrySize,
-  LogStore,
-  MAX_ITEM_BYTES,
-  MAX_TX_BYTES,
-  type LogEntry,
-  type TableNames,
-} from '../../../services/node/storage';
+import { CatalogStore, createDynamoClient, ensureTables, type TableNames } from '../../../services/node/storage';
+import { entrySize, LogStore, MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry } from '../../../services/node/log';
 import { DatalithError } from '../../../services/engine/errors';
 
 export interface Backend {

@@ -8,7 +8,9 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { startFaultProxy, type FaultProxy } from '../../../services/local/fault-proxy';
 import { startNode, type RunningNode } from '../../../services/node/main';
-import { LogStore, startDynaliteInProcess, createDynamoClient, ensureTables, type DynaliteHandle } from '../../../services/node/storage';
+import { createDynamoClient, ensureTables } from '../../../services/node/storage';
+import { LogStore } from '../../../services/node/log';
+import { startDynaliteInProcess, type DynaliteHandle } from '../../../services/local/dynalite';
 import { http } from '../http/harness';
 
 let storage: DynaliteHandle;

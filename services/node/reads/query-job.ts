@@ -10,10 +10,10 @@
  * `maxResponseBytes` bytes of JSON; beyond them the answer is `incorrect` naming the limit, never
  * a truncated result.
  */
-import { publicDatom, pullManySelector, pullSelector, q as engineQ, transact, incorrect, interrupted, unavailable, fromWire, toWire } from '../engine';
-import type { Databases } from './databases';
-import type { DbSpec, DbValues } from './http-db-values';
-import { MAX_TX_DATOMS, type DatabaseHost } from './transactor';
+import { publicDatom, pullManySelector, pullSelector, q as engineQ, transact, incorrect, interrupted, unavailable, fromWire, toWire } from '../../engine';
+import type { Databases } from '../databases';
+import type { DbSpec, DbValues } from './db-values';
+import { MAX_TX_DATOMS, type DatabaseHost } from '../log/transactor';
 
 /** A database input: the node's view of it (id and t) travels with the descriptor. */
 export interface JobDbInput {

@@ -3,11 +3,11 @@
  * one way a success is answered (the wire encoding of a public value).
  */
 import type { Response } from 'express';
-import { toWire } from '../../engine';
-import type { HttpLimits } from '../config';
-import type { NodeLifecycle } from '../http-lifecycle';
-import type { NodeOperations } from '../http-operations';
-import type { Cluster } from '../cluster';
+import { toWire } from '../../../engine';
+import type { HttpLimits } from '../../config';
+import type { NodeLifecycle } from '../lifecycle';
+import type { NodeOperations } from '../operations';
+import type { Cluster } from '../../cluster/cluster';
 
 export interface ClusterNode {
   readonly id: string;

@@ -22,7 +22,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { busy, incorrect, interrupted, anomalyFromJson } from '../engine';
+import { busy, incorrect, interrupted, anomalyFromJson } from '../../engine';
 import { clientGone, type ReadJob } from './query-job';
 import type { QueryWorkerData, SerializedError, WorkerReply } from './query-worker';
 // Loaded for its side effect in a bundle (the bundle is the worker's entry there): nothing here.

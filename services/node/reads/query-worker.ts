@@ -8,15 +8,15 @@
  * module anywhere else does nothing.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { isDatalithError, anomalyToJson } from '../engine';
-import { Databases } from './databases';
-import { DbValues } from './http-db-values';
+import { isDatalithError, anomalyToJson } from '../../engine';
+import { Databases } from '../databases';
+import { DbValues } from './db-values';
 import { runReadJob, type ReadJob } from './query-job';
 // One by one, as in main.ts: the storage barrel would load the embedded server.
-import { CatalogStore } from './storage/catalog-store';
-import { createStorageClient, type StorageSettings } from './storage/dynamo-client';
-import { LogStore } from './storage/log-store';
-import { tableNames } from './storage/tables';
+import { CatalogStore } from '../storage/catalog-store';
+import { createStorageClient, type StorageSettings } from '../storage/dynamo-client';
+import { LogStore } from '../log/log-store';
+import { tableNames } from '../storage/tables';
 
 export interface QueryWorkerData extends StorageSettings {
   readonly datalithQueryWorker: true;

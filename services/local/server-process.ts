@@ -5,7 +5,7 @@
  * (and, with `exitWithParent`, when stdin closes: the parent is gone, even by kill -9), then exit 0.
  * A failure to start prints the error on stderr and exits 2.
  */
-import { isDatalithError } from '../../engine';
+import { isDatalithError } from '../engine';
 
 export interface ServerHandle {
   endpoint: string;

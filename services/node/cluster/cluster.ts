@@ -29,8 +29,8 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { Agent, type Dispatcher } from 'undici';
-import { DatalithError } from '../engine';
-import type { NodeRecord } from './storage';
+import { DatalithError } from '../../engine';
+import type { NodeRecord } from '../storage';
 
 /** The path other nodes are notified on. */
 export const NOTIFY_PATH = '/v1/internal/notify';

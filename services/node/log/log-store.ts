@@ -52,8 +52,8 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { DatalithError, incorrect } from '../../engine';
-import { isConditionalCheckFailed, storageError } from './errors';
-import { tableNames, type TableNames } from './tables';
+import { isConditionalCheckFailed, storageError } from '../storage/errors';
+import { tableNames, type TableNames } from '../storage/tables';
 
 export interface LogTx {
   t: number;

@@ -4,14 +4,14 @@
  * functions as the in-process client (services/client/local-db.ts), so local and remote answers
  * agree.
  */
-import { incorrect, pullManySelector, pullSelector, q as engineQ, toWire, txForms, api } from '../engine';
-import type { HttpLimits } from './config';
-import type { Databases } from './databases';
-import { DbValues, type DbSpec } from './http-db-values';
-import { checkRows, encodeSpec, runReadJob, type JobDbInput, type JobInput, type ReadJob } from './query-job';
-import type { QueryWorkerPool } from './query-workers';
-import { yieldToEventLoop } from './event-loop';
-import { MAX_TX_DATOMS } from './transactor';
+import { incorrect, pullManySelector, pullSelector, q as engineQ, toWire, txForms, api } from '../../engine';
+import type { HttpLimits } from '../config';
+import type { Databases } from '../databases';
+import { DbValues, type DbSpec } from '../reads/db-values';
+import { checkRows, encodeSpec, runReadJob, type JobDbInput, type JobInput, type ReadJob } from '../reads/query-job';
+import type { QueryWorkerPool } from '../reads/query-workers';
+import { yieldToEventLoop } from '../event-loop';
+import { MAX_TX_DATOMS } from '../log/transactor';
 
 /** Above this many forms (or datoms) a transaction's steps each get a turn of the event loop of their own. */
 const LARGE_TX_FORMS = 10_000;

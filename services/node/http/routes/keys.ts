@@ -9,9 +9,9 @@
  */
 import { Router } from 'express';
 import { authorize, principalOf } from '../auth';
-import { bodyOf } from '../http-body';
-import { route } from '../http-errors';
-import type { KeyStore } from '../keys';
+import { bodyOf } from '../body';
+import { route } from '../errors';
+import type { KeyStore } from '../../keys';
 import { sendWire } from './context';
 
 export function keyRoutes(keys: KeyStore): Router {

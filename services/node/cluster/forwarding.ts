@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import { incorrect, unavailable, ATTEMPT_HEADER } from '../engine';
+import { incorrect, unavailable, ATTEMPT_HEADER } from '../../engine';
 import { FORWARDED_HEADER, isForwardError, NOTIFY_PATH, rendezvousRank, type Cluster, type ClusterMember, type ClusterNodeView } from './cluster';
 
 export interface TransactRequest {

@@ -16,13 +16,13 @@
  *   POST /v1/databases/:name/sync        { t? }                     → { t }
  */
 import { Router, type Response } from 'express';
-import { type PageArgs, incorrect, fromWire } from '../../engine';
+import { type PageArgs, incorrect, fromWire } from '../../../engine';
 import { authorize, principalOf, type Principal } from '../auth';
-import { arrayField, bodyOf, intField, wireField, type Body } from '../http-body';
-import { dbInput, parseDbSpec } from '../http-db-values';
-import { route } from '../http-errors';
-import type { QueryInput } from '../http-operations';
-import { encodeResponse } from '../query-job';
+import { arrayField, bodyOf, intField, wireField, type Body } from '../body';
+import { dbInput, parseDbSpec } from '../../reads/db-values';
+import { route } from '../errors';
+import type { QueryInput } from '../operations';
+import { encodeResponse } from '../../reads/query-job';
 import { sendJsonText, sendWire, type RouteContext } from './context';
 
 export function readRoutes(ctx: RouteContext): Router {

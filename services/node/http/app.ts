@@ -6,23 +6,23 @@
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { requireAccessKey, type AccessKeyCheck } from './auth';
-import { DEFAULT_LIMITS, type HttpLimits } from './config';
-import type { Databases } from './databases';
-import { jsonBody } from './http-body';
-import { errorMiddleware, unknownRoute } from './http-errors';
-import { closeWhileDraining, NodeLifecycle, pendingLimit, requestLog } from './http-lifecycle';
-import { NodeOperations } from './http-operations';
+import { DEFAULT_LIMITS, type HttpLimits } from '../config';
+import type { Databases } from '../databases';
+import { jsonBody } from './body';
+import { errorMiddleware, unknownRoute } from './errors';
+import { closeWhileDraining, NodeLifecycle, pendingLimit, requestLog } from './lifecycle';
+import { NodeOperations } from './operations';
 import { clusterRoutes } from './routes/cluster';
 import type { ClusterNode, RouteContext } from './routes/context';
 import { databaseRoutes } from './routes/databases';
 import { healthRoutes } from './routes/health';
 import { keyRoutes } from './routes/keys';
-import type { KeyStore } from './keys';
-import type { QueryWorkerPool } from './query-workers';
+import type { KeyStore } from '../keys';
+import type { QueryWorkerPool } from '../reads/query-workers';
 import { readRoutes } from './routes/reads';
 import { TRANSACT_PATH, transactHandler } from './routes/transact';
-import type { Cluster } from './cluster';
-import { forwardReadsWhileLoading, notifyRoutes, READ_FORWARDING_PATH } from './cluster-http';
+import type { Cluster } from '../cluster/cluster';
+import { forwardReadsWhileLoading, notifyRoutes, READ_FORWARDING_PATH } from '../cluster/forwarding';
 
 export interface NodeAppOptions {
   readonly databases: Databases;

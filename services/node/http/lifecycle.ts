@@ -6,7 +6,7 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { busy } from '../engine';
+import { busy } from '../../engine';
 
 export class NodeLifecycle {
   private draining_ = false;

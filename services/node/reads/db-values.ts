@@ -12,11 +12,11 @@
  * Speculative transactions and `stats` need the unfiltered value at exactly the basis; when the
  * cache lacks it, it is rebuilt from the value's own log (rare: an old basis).
  */
-import { type Db as EngineDb, describeValue, incorrect, transact, fromWire, rebuildAt } from '../engine';
-import type { Databases } from './databases';
-import type { DatabaseHost } from './transactor';
-import { MAX_TX_DATOMS } from './transactor';
-import type { Body } from './http-body';
+import { type Db as EngineDb, describeValue, incorrect, transact, fromWire, rebuildAt } from '../../engine';
+import type { Databases } from '../databases';
+import type { DatabaseHost } from '../log/transactor';
+import { MAX_TX_DATOMS } from '../log/transactor';
+import type { Body } from '../http/body';
 
 export type TimePoint = number | Date;
 

@@ -1,6 +1,6 @@
 /** `GET /v1/cluster`: the nodes of the system as this node sees them. */
 import { Router } from 'express';
-import { route } from '../http-errors';
+import { route } from '../errors';
 import { sendWire, type RouteContext } from './context';
 
 export function clusterRoutes(ctx: RouteContext): Router {

@@ -8,14 +8,14 @@
  * does so), and a first attempt is then refused without a log write.
  */
 import type { RequestHandler } from 'express';
-import { incorrect, transactionTooLarge, ATTEMPT_HEADER } from '../../engine';
-import { MAX_TX_DATOMS } from '../transactor';
+import { incorrect, transactionTooLarge, ATTEMPT_HEADER } from '../../../engine';
+import { MAX_TX_DATOMS } from '../../log/transactor';
 import { authorize, principalOf } from '../auth';
-import { bodyOf, boolField, stringField, wireField } from '../http-body';
-import { RESERVED_TX_ID_PREFIX } from '../transactor';
-import { route } from '../http-errors';
+import { bodyOf, boolField, stringField, wireField } from '../body';
+import { RESERVED_TX_ID_PREFIX } from '../../log/transactor';
+import { route } from '../errors';
 import { sendWire, type RouteContext } from './context';
-import { sendForwarded, transactOnPreferred } from '../cluster-http';
+import { sendForwarded, transactOnPreferred } from '../../cluster/forwarding';
 
 const TX_ID = /^[\x21-\x7e]{1,128}$/;
 

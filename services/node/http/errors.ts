@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { describeValue, isDatalithError, notFound, type AnomalyCategory, anomalyToJson } from '../engine';
+import { describeValue, isDatalithError, notFound, type AnomalyCategory, anomalyToJson } from '../../engine';
 
 /** HTTP status for each anomaly category (the public contract in DESIGN.md). */
 export const HTTP_STATUS: Readonly<Record<AnomalyCategory, number>> = {

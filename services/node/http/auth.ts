@@ -12,7 +12,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import type { NextFunction, Request, Response } from 'express';
-import { DatalithError, describeValue, forbidden, incorrect, unavailable } from '../engine';
+import { DatalithError, describeValue, forbidden, incorrect, unavailable } from '../../engine';
 
 export type Role = 'admin' | 'read-write' | 'read-only';
 

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { DatalithError } from '../../engine';
+import { DatalithError } from '../engine';
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

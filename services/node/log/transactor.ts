@@ -9,13 +9,13 @@
  * A caller is answered only after its entry is durably written.
  */
 import { randomUUID } from 'node:crypto';
-import { Datom, Db, emptyDb, busy, DatalithError, incorrect, isDatalithError, notFound, unavailable, findTxId, transact, transactSteps, type TxReport, Replay } from '../engine';
-import { runInSlices } from './event-loop';
-import { entryBaseBytes, entryTxBytes, MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry, type LogStore } from './storage/log-store';
-import type { TransactorObserver } from './metrics';
-import { closesLog, decodeTx, encodeTx, recordRefusal, refusalError, RESERVED_TX_ID_PREFIX, type RecordedRefusal } from './log/payload';
+import { Datom, Db, emptyDb, busy, DatalithError, incorrect, isDatalithError, notFound, unavailable, findTxId, transact, transactSteps, type TxReport, Replay } from '../../engine';
+import { runInSlices } from '../event-loop';
+import { entryBaseBytes, entryTxBytes, MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry, type LogStore } from './log-store';
+import type { TransactorObserver } from '../metrics';
+import { closesLog, decodeTx, encodeTx, recordRefusal, refusalError, RESERVED_TX_ID_PREFIX, type RecordedRefusal } from './payload';
 
-export { DELETED_TX_ID, encodeTx, RESERVED_TX_ID_PREFIX } from './log/payload';
+export { DELETED_TX_ID, encodeTx, RESERVED_TX_ID_PREFIX } from './payload';
 
 /** Documented cap on datoms per transaction (docs/limits.md). */
 export const MAX_TX_DATOMS = 100_000;

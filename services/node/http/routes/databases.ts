@@ -11,8 +11,8 @@
  */
 import { Router } from 'express';
 import { authorize, principalOf, visibleDatabases } from '../auth';
-import { bodyOf, intParam, stringField } from '../http-body';
-import { route } from '../http-errors';
+import { bodyOf, intParam, stringField } from '../body';
+import { route } from '../errors';
 import { sendWire, type RouteContext } from './context';
 
 export function databaseRoutes(ctx: RouteContext): Router {

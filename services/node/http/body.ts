@@ -4,8 +4,8 @@
  * field in their errors.
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { describeValue, incorrect, fromWire } from '../engine';
-import { DEFAULT_LIMITS } from './config';
+import { describeValue, incorrect, fromWire } from '../../engine';
+import { DEFAULT_LIMITS } from '../config';
 
 export type Body = Record<string, unknown>;
 
