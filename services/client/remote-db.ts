@@ -1,6 +1,6 @@
 /**
  * A database value of the remote client: a descriptor the node turns back into an engine value
- * (services/node/http-db-values.ts) — the database name, its basis t, the time filters and the
+ * (services/node/reads/db-values.ts) — the database name, its basis t, the time filters and the
  * speculative transactions of `with`. Filtering is synchronous and local; everything that reads
  * is one request carrying the descriptor, so a value keeps meaning the same snapshot however
  * far the database has moved on.

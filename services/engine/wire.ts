@@ -21,7 +21,7 @@ import { BigDec } from './bigdec';
 /**
  * HTTP header the SDK sends on every attempt after the first (`2`, `3`, …): the client does not
  * know whether its earlier attempt committed, so a node refuses the transaction only by writing
- * the refusal to the log first (services/node/transactor.ts, RecordedRefusal).
+ * the refusal to the log first (services/node/log/transactor.ts, RecordedRefusal).
  */
 export const ATTEMPT_HEADER = 'x-datalith-attempt';
 import { EdnList, Keyword, Sym, Tagged, Uuid, kw, sym } from './edn';

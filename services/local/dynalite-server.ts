@@ -1,5 +1,5 @@
 /**
- * dynalite as its own process: `tsx services/node/storage/dynalite-server.ts [--dir DIR] [--port P]`
+ * dynalite as its own process: `tsx services/local/dynalite-server.ts [--dir DIR] [--port P]`
  * (or `node dist/.../dynalite-server.js`). Prints one JSON line `{"endpoint":"http://127.0.0.1:PORT","pid":N}`
  * on stdout when ready. SIGTERM/SIGINT close the server and the LevelDB store, then exit 0.
  * If the directory is locked by another live server it prints the error on stderr and exits 2.

@@ -1,6 +1,6 @@
 /**
  * s3rver as its own process: `tsx services/local/s3rver-server.ts --dir DIR [--port P]`.
- * Its life (the ready line, signals, exit codes) is services/node/storage/server-process.ts;
+ * Its life (the ready line, signals, exit codes) is services/local/server-process.ts;
  * `npm start` runs it under the orphan guard (services/local/process.ts), like the embedded DynamoDB.
  */
 import { runServerProcess } from './server-process';

@@ -1,5 +1,5 @@
 /**
- * What the node's HTTP app plugs in to use the cluster (services/node/cluster.ts):
+ * What the node's HTTP app plugs in to use the cluster (services/node/cluster/cluster.ts):
  *
  * - `transactOnPreferred`: the transact route's decision — commit here, or forward to the
  *   database's preferred node and relay its answer; commit here anyway when the preferred node

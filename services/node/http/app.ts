@@ -39,7 +39,7 @@ export interface NodeAppOptions {
   /** This node's URL, for the default cluster view. */
   readonly nodeUrl?: string;
   /**
-   * Membership, preferred nodes, forwarding and notifications (services/node/cluster.ts). A
+   * Membership, preferred nodes, forwarding and notifications (services/node/cluster/cluster.ts). A
    * function, because the cluster needs the node's URL, known only once the server listens.
    */
   readonly cluster?: () => Cluster | undefined;

@@ -1,7 +1,7 @@
 /**
  * A read as a self-contained job — a query, a pull or a pull-many, a speculative transaction
  * (`with`) or a database's statistics (`stats`): everything in the wire encoding (so it can cross
- * to a query worker thread, services/node/query-workers.ts), evaluated against a node's (or a
+ * to a query worker thread, services/node/reads/query-workers.ts), evaluated against a node's (or a
  * worker's) database values, answered as JSON text (`{ result }` for queries and pulls, the
  * report or the statistics themselves for `with` and `stats`). The same code runs inline on the
  * node's event loop when query workers are off.
@@ -57,7 +57,7 @@ export interface PullJob {
 /**
  * A speculative transaction on a database value (`with`), answered as
  * `{ t, basisT, txData, tempids, instant }` — `instant` names the transaction's instant, which
- * the client sends back to chain it (services/node/http-db-values.ts) — or the statistics of a
+ * the client sends back to chain it (services/node/reads/db-values.ts) — or the statistics of a
  * value (`stats`). Both run on the unfiltered value at exactly the basis.
  */
 export type WithJob = { readonly kind: 'with'; readonly txData: unknown } & ValueJob;

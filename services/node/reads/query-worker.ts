@@ -2,9 +2,9 @@
  * A query worker thread (docs/adr/007-query-workers.md). It keeps its own read replica of the
  * databases it is asked about — its own DynamoDB client, catalog and log readers, `Databases`
  * and `DbValues` — caught up from the log to the t the node asks for, and evaluates query jobs
- * (services/node/query-job.ts) one at a time, answering JSON text. It never writes.
+ * (services/node/reads/query-job.ts) one at a time, answering JSON text. It never writes.
  *
- * Started by services/node/query-workers.ts with `workerData.datalithQueryWorker`; loading this
+ * Started by services/node/reads/query-workers.ts with `workerData.datalithQueryWorker`; loading this
  * module anywhere else does nothing.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';

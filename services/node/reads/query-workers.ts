@@ -1,8 +1,8 @@
 /**
  * Query evaluation off the event loop (docs/adr/007-query-workers.md): a pool of worker threads
- * (services/node/query-worker.ts), each with its own read replica, one job at a time each: a
+ * (services/node/reads/query-worker.ts), each with its own read replica, one job at a time each: a
  * query, a pull or pull-many, a speculative transaction (`with`) or `stats`
- * (services/node/query-job.ts).
+ * (services/node/reads/query-job.ts).
  *
  * - Workers start with the first query (and again after one is lost); a job waits for them to
  *   start without that counting against its timeout.

@@ -1,7 +1,7 @@
 /**
  * A local cluster for fault injection: `startLocalCluster` on a temporary data directory and a
  * free port, with a TCP fault proxy between the nodes and the storage (storage down or slow) and
- * the node-to-node cut switch (`DATALITH_FORWARDING_OFF_FILE`, services/node/cluster.ts).
+ * the node-to-node cut switch (`DATALITH_FORWARDING_OFF_FILE`, services/node/cluster/cluster.ts).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -1,7 +1,7 @@
 /**
  * Reads of a database value. Each body describes the value with `basisT` (the t the client has
  * seen: the node catches up to it first), `asOf`, `since`, `history` and `with` (speculative
- * transactions); see services/node/http-db-values.ts. `q`, `pull`, `pull-many`, `with` and `stats`
+ * transactions); see services/node/reads/db-values.ts. `q`, `pull`, `pull-many`, `with` and `stats`
  * run on the node's query workers when it has them (docs/adr/007-query-workers.md), and are
  * cancelled when their client goes away before the answer (`disconnectSignal`).
  *
