@@ -95,7 +95,7 @@ describe('dynalite process lifecycle', () => {
   test('a spawned server stops when its parent is killed with SIGKILL', async () => {
     const dir = tmpDir();
     const script = path.join(dir, 'parent.ts');
-    const storage = path.resolve(__dirname, '../../../services/node/storage');
+    const storage = path.resolve(__dirname, '../../../services/local/dynalite');
     fs.writeFileSync(script,
       `import { spawnDynaliteProcess } from ${JSON.stringify(storage)};\n` +
       `spawnDynaliteProcess({ dir: ${JSON.stringify(path.join(dir, 'data'))} })` +
