@@ -11,18 +11,16 @@ import { CatalogStore } from '../../../services/node/storage/catalog-store';
 import { createDynamoClient } from '../../../services/node/storage/dynamo-client';
 import { LEGACY_CLOCK_SLACK_MS } from '../../../services/node/keys';
 import { http, startSystem, type TestSystem } from '../http/harness';
-import { expectAnomaly, type Answer } from './helpers';
+import { expectAnomaly, movableClock, type Answer } from './helpers';
 
 let sys: TestSystem;
 /** Far longer than the test runs: only the nodes' key-cache clock, moved by `passTtl`, ends a lookup. */
 const TTL = 60_000;
-let clockAhead = 0;
-const passTtl = (): void => {
-  clockAhead += TTL;
-};
+const clock = movableClock();
+const passTtl = (): void => clock.advance(TTL);
 
 beforeAll(async () => {
-  sys = await startSystem({ nodes: 2, node: { keyCacheTtlMs: TTL }, options: { keyCacheClock: () => Date.now() + clockAhead } });
+  sys = await startSystem({ nodes: 2, node: { keyCacheTtlMs: TTL }, options: { keyCacheClock: clock.now } });
 });
 afterAll(async () => {
   await sys.close();
