@@ -92,6 +92,8 @@ export interface ClusterOptions {
   selfCheck?: () => boolean | Promise<boolean>;
   selfCheckFailures?: number;
   logger?: ClusterLogger;
+  /** The clock heartbeat ages are measured on (default `performance.now()`; tests move it). */
+  monotonicNow?: () => number;
 }
 
 export interface ClusterMember {
@@ -509,7 +511,7 @@ export class Cluster extends EventEmitter {
       return;
     }
     await this.refreshAsg();
-    const nowMono = performance.now();
+    const nowMono = this.opts.monotonicNow?.() ?? performance.now();
     const now = Date.now();
     const live: ClusterMember[] = [];
     const expired: string[] = [];
