@@ -41,6 +41,8 @@ export interface SupervisorOptions {
   /** Grace between SIGTERM and SIGKILL at `stop()`. */
   stopGraceMs?: number;
   log?: (event: Record<string, unknown>) => void;
+  /** Epoch ms, compared with the load balancer's `failingSince` (default `Date.now`; tests set it). */
+  now?: () => number;
 }
 
 export type ManagedState = 'starting' | 'running' | 'replacing' | 'stopped';
@@ -117,6 +119,7 @@ export class Supervisor extends EventEmitter {
   private readonly replaceAfterMs: number;
   private readonly startGraceMs: number;
   private readonly log: (event: Record<string, unknown>) => void;
+  private readonly now: () => number;
 
   constructor(private readonly opts: SupervisorOptions) {
     super();
@@ -124,6 +127,7 @@ export class Supervisor extends EventEmitter {
     this.replaceAfterMs = opts.replaceAfterMs ?? 2_000;
     this.startGraceMs = opts.startGraceMs ?? 30_000;
     this.log = opts.log ?? (() => {});
+    this.now = opts.now ?? Date.now;
   }
 
   /**
@@ -239,7 +243,7 @@ export class Supervisor extends EventEmitter {
     m.port = proc.info.port;
     m.proc = proc;
     m.pids.push(proc.pid);
-    m.readyAt = Date.now();
+    m.readyAt = this.now();
     m.state = 'running';
     this.opts.targets.updateBackend(m.id, this.urlOf(m));
     this.log({ event: 'node-started', id: m.id, pid: proc.pid, port: m.port, generation });
@@ -251,7 +255,7 @@ export class Supervisor extends EventEmitter {
 
   private monitor(): void {
     if (this.stopping || this.paused) return;
-    const now = Date.now();
+    const now = this.now();
     for (const m of this.managed) {
       if (m === undefined || m.state !== 'running') continue;
       const b = this.opts.targets.backend(m.id);
@@ -272,7 +276,7 @@ export class Supervisor extends EventEmitter {
       const old = m.proc;
       const oldPid = old?.pid;
       // Young deaths in a row back off; a node that ran a while restarts at once.
-      m.crashes = Date.now() - m.readyAt < 10_000 ? m.crashes + 1 : 0;
+      m.crashes = this.now() - m.readyAt < 10_000 ? m.crashes + 1 : 0;
       this.log({ event: 'node-failed', id: m.id, pid: oldPid, reason });
       this.opts.targets.drainBackend(m.id);
       await old?.kill();

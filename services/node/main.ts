@@ -51,6 +51,10 @@ export interface StartNodeOptions {
    * transactions and notifications of commits (default true; false for a node on its own).
    */
   readonly cluster?: boolean;
+  /** Waits out `drainDelayMs` at shutdown (default a timer; tests hold it to observe the drain). */
+  readonly drainDelay?: (ms: number) => Promise<void>;
+  /** The access-key lookup cache's clock (default `Date.now`; tests move it past the TTL). */
+  readonly keyCacheClock?: () => number;
 }
 
 export async function startNode(input: NodeConfig | NodeConfigInput, options: StartNodeOptions = {}): Promise<RunningNode> {
@@ -85,6 +89,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
   const databases = new Databases(catalog, new LogStore(dynamo, names));
   const keys = new KeyStore(catalog, {
     cacheTtlMs: config.keyCacheTtlMs,
+    ...(options.keyCacheClock !== undefined ? { now: options.keyCacheClock } : {}),
   });
   const lifecycle = new NodeLifecycle();
   // Queries run on worker threads with their own read replicas (docs/adr/007-query-workers.md).
@@ -183,7 +188,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
       await cluster?.stop({ deregister: true });
       await metrics?.stop();
       logger.info({ inFlight: lifecycle.inFlight }, 'draining');
-      if (config.drainDelayMs > 0) await new Promise((r) => setTimeout(r, config.drainDelayMs));
+      if (config.drainDelayMs > 0) await (options.drainDelay ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))))(config.drainDelayMs);
       if (poll) clearInterval(poll);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

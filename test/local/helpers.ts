@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { Agent, request } from 'undici';
 import { spawnChild, pidAlive, type ChildHandle } from '../../services/local/process';
+import type { HealthEvent, LoadBalancer } from '../../services/local/load-balancer';
 import type { NodeProcessInfo } from '../../services/local/supervisor';
 
 export const FAKE_NODE = path.join(__dirname, 'fixtures', 'fake-node.ts');
@@ -55,13 +56,45 @@ export class HttpClient {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<number> {
-  const start = Date.now();
-  for (;;) {
-    if (await cond()) return Date.now() - start;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+/** Polls `cond` every 20 ms, at most `timeoutMs / 20` times, for a state that has no event to wait on. */
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const attempts = Math.ceil(timeoutMs / 20);
+  for (let i = 0; i < attempts; i++) {
+    if (await cond()) return;
     await sleep(20);
   }
+  throw new Error(`${what}: still not so after ${attempts} checks`);
+}
+
+/** The next health transition of backend `id` to `healthy`, as the load balancer announces it. */
+export function healthChange(lb: LoadBalancer, id: string, healthy: boolean): Promise<HealthEvent> {
+  return new Promise((resolve) => {
+    const on = (e: HealthEvent): void => {
+      if (e.id !== id || e.healthy !== healthy) return;
+      lb.off('health', on);
+      resolve(e);
+    };
+    lb.on('health', on);
+  });
+}
+
+/**
+ * A clock for code under test: real time until `freeze(at)`, that instant until `freeze(undefined)`.
+ * `nextRead()` resolves after the code has next read it, so a test can wait for a periodic check.
+ */
+export function testClock(): { now: () => number; freeze(at: number | undefined): void; nextRead(): Promise<void> } {
+  let frozen: number | undefined;
+  const readers: Array<() => void> = [];
+  return {
+    now: () => {
+      for (const r of readers.splice(0)) r();
+      return frozen ?? Date.now();
+    },
+    freeze: (at) => {
+      frozen = at;
+    },
+    nextRead: () => new Promise((r) => readers.push(r)),
+  };
 }
 
 /** Run `workers` request loops until `stop()`; collects every status. */

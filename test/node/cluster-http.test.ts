@@ -128,7 +128,14 @@ describe('notifyRoutes', () => {
     };
     const app = express();
     app.use(express.json());
-    app.use('/v1', notifyRoutes({ loaded: () => Object.keys(hosts), host: async (n) => hosts[n]! }));
+    // Every lookup of a host, so the test can wait for the decisions taken after each 204.
+    const lookups: Array<Promise<unknown>> = [];
+    const host = (n: string): Promise<(typeof hosts)[string]> => {
+      const h = Promise.resolve(hosts[n]!);
+      lookups.push(h);
+      return h;
+    };
+    app.use('/v1', notifyRoutes({ loaded: () => Object.keys(hosts), host }));
     app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
       res.status(isDatalithError(err) && err.category === 'incorrect' ? 400 : 500).json({ category: isDatalithError(err) ? err.category : 'fault' });
     });
@@ -138,7 +145,8 @@ describe('notifyRoutes', () => {
     expect((await post(url, { db: 'x', t: 2, from: 'b' })).status).toBe(204);
     expect((await post(url, { db: 'y', t: 9 })).status).toBe(204);
     expect((await post(url, { db: 'x' })).status).toBe(400);
-    await new Promise((r) => setTimeout(r, 20));
+    expect(lookups).toHaveLength(2); // x twice; y is not loaded here
+    await Promise.all(lookups);
     expect(caughtUp).toEqual(['x']);
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));

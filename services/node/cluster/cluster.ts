@@ -104,6 +104,8 @@ export interface ClusterOptions {
   logger?: ClusterLogger;
   /** Fault injection: node-to-node requests fail while this says so (default: from the environment, forwardingCutFrom). */
   readonly forwardingCut?: () => boolean;
+  /** The clock heartbeat ages are measured on (default `performance.now()`; tests move it). */
+  monotonicNow?: () => number;
 }
 
 export interface ClusterMember {
@@ -593,7 +595,7 @@ export class Cluster extends EventEmitter {
       return;
     }
     await this.refreshAsg();
-    const nowMono = performance.now();
+    const nowMono = this.opts.monotonicNow?.() ?? performance.now();
     const now = Date.now();
     const live: ClusterMember[] = [];
     const expired: string[] = [];

@@ -76,7 +76,8 @@ export class CatalogStore {
   readonly table: string;
   private readonly deletionListeners = new Set<(rec: DatabaseRecord) => void>();
 
-  constructor(private readonly client: DynamoDBClient, names: Partial<TableNames> = {}) {
+  /** `now` stamps database creation (default `Date.now`; tests set another node's clock). */
+  constructor(private readonly client: DynamoDBClient, names: Partial<TableNames> = {}, private readonly now: () => number = Date.now) {
     this.table = tableNames(names).catalogTable;
   }
 
@@ -86,7 +87,7 @@ export class CatalogStore {
    */
   async createDatabase(name: string): Promise<DatabaseRecord & { created: boolean }> {
     checkName(name);
-    const rec: DatabaseRecord = { name, id: randomUUID(), createdAt: new Date().toISOString() };
+    const rec: DatabaseRecord = { name, id: randomUUID(), createdAt: new Date(this.now()).toISOString() };
     try {
       await this.client.send(new PutItemCommand({
         TableName: this.table,

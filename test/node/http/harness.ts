@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
-import { startNode, type RunningNode } from '../../../services/node/main';
+import { startNode, type RunningNode, type StartNodeOptions } from '../../../services/node/main';
 import type { NodeConfigInput } from '../../../services/node/config';
 import { startDynaliteInProcess, type DynaliteHandle } from '../../../services/local/dynalite';
 
@@ -15,18 +15,18 @@ export interface TestSystem {
   readonly tables: { catalogTable: string; logTable: string };
   /** The first node's URL. */
   readonly url: string;
-  startNode(overrides?: Partial<NodeConfigInput>): Promise<RunningNode>;
+  startNode(overrides?: Partial<NodeConfigInput>, options?: StartNodeOptions): Promise<RunningNode>;
   close(): Promise<void>;
 }
 
 /** Nodes on one storage; without `cluster` they run on their own (no forwarding, no notifications). */
-export async function startSystem(opts: { nodes?: number; node?: Partial<NodeConfigInput>; cluster?: boolean } = {}): Promise<TestSystem> {
+export async function startSystem(opts: { nodes?: number; node?: Partial<NodeConfigInput>; cluster?: boolean; options?: StartNodeOptions } = {}): Promise<TestSystem> {
   const storage = await startDynaliteInProcess();
   const adminKey = `test-key-${randomUUID()}`;
   const suffix = randomUUID().slice(0, 8);
   const tables = { catalogTable: `catalog-${suffix}`, logTable: `log-${suffix}` };
   const nodes: RunningNode[] = [];
-  const start = async (overrides: Partial<NodeConfigInput> = {}): Promise<RunningNode> => {
+  const start = async (overrides: Partial<NodeConfigInput> = {}, options: StartNodeOptions = {}): Promise<RunningNode> => {
     const node = await startNode(
       {
         adminKey,
@@ -40,7 +40,7 @@ export async function startSystem(opts: { nodes?: number; node?: Partial<NodeCon
         ...opts.node,
         ...overrides,
       },
-      { logger: pino({ level: process.env.DATALITH_TEST_LOG ?? 'silent' }), cluster: opts.cluster ?? false },
+      { logger: pino({ level: process.env.DATALITH_TEST_LOG ?? 'silent' }), cluster: opts.cluster ?? false, ...opts.options, ...options },
     );
     nodes.push(node);
     return node;
@@ -82,4 +82,16 @@ export async function http(
     // leave as text
   }
   return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/**
+ * Polls `cond` until it holds, at most `attempts` times `pauseMs` apart, for a state that has no
+ * event to wait on; throws naming `what` if it never holds.
+ */
+export async function until(what: string, cond: () => boolean | Promise<boolean>, attempts = 500, pauseMs = 10): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+  throw new Error(`${what}: still not so after ${attempts} checks`);
 }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../../services/node/config';
 import { startDynaliteInProcess, type DynaliteHandle } from '../../../services/local/dynalite';
-import { http as rawHttp, startSystem, type TestSystem } from './harness';
+import { http as rawHttp, startSystem, until, type TestSystem } from './harness';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
@@ -48,20 +48,32 @@ describe('graceful shutdown', () => {
   });
 
   test('fails /health, finishes in-flight requests, then closes', async () => {
-    const node = await sys.startNode({ nodeId: 'leaving', drainDelayMs: 400 });
+    // The drain delay is held by the test, so /health is asked while the node still accepts.
+    let delayStarted: (ms: number) => void = () => {};
+    const delaying = new Promise<number>((r) => { delayStarted = r; });
+    let endDelay: () => void = () => {};
+    const node = await sys.startNode({ nodeId: 'leaving', drainDelayMs: 400 }, {
+      drainDelay: (ms) => new Promise<void>((r) => { endDelay = r; delayStarted(ms); }),
+    });
+    // Resolves when close has stopped accepting and waits for the requests in flight.
+    const whenIdle = node.lifecycle.whenIdle.bind(node.lifecycle);
+    const waitingForIdle = new Promise<void>((r) => {
+      node.lifecycle.whenIdle = (timeoutMs) => { r(); return whenIdle(timeoutMs); };
+    });
     const name = `drain-${randomUUID().slice(0, 8)}`;
     expect((await rawHttp(`${node.url}/v1/databases`, { key: sys.adminKey, body: { name } })).status).toBe(201);
     const inflight = slowRequest(`${node.url}/v1/databases/${name}/transact`, sys.adminKey, JSON.stringify({ txData: '[]' }));
-    await new Promise((r) => setTimeout(r, 50));
-    expect(node.lifecycle.inFlight).toBe(1);
+    await until('the slow request is in flight', () => node.lifecycle.inFlight === 1);
 
     let closed = false;
     const closing = node.close().then(() => { closed = true; });
+    expect(await delaying).toBe(400);
     const health = await rawHttp(`${node.url}/health`);
     expect(health.status).toBe(503);
     expect(health.body).toEqual({ status: 'draining', nodeId: 'leaving' });
 
-    await new Promise((r) => setTimeout(r, 600));
+    endDelay();
+    await waitingForIdle;
     expect(closed).toBe(false); // still draining the request in flight
     const answer = await inflight.finish();
     expect(answer.status).toBe(200);

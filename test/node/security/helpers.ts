@@ -110,3 +110,17 @@ export async function startStorageGate(endpoint: string): Promise<StorageGate> {
     },
   };
 }
+
+/**
+ * A key-cache clock for `startSystem({ options: { keyCacheClock: clock.now } })`: real time plus
+ * however far `advance` moved it, so a cached lookup expires when the test says, not after a sleep.
+ */
+export function movableClock(): { now: () => number; advance(ms: number): void } {
+  let ahead = 0;
+  return {
+    now: () => Date.now() + ahead,
+    advance: (ms) => {
+      ahead += ms;
+    },
+  };
+}
