@@ -340,7 +340,12 @@ export class DatabaseHost {
     for (const p of [slot.leader, ...slot.followers]) answer.then(p.resolve, p.reject);
   }
 
-  /** Evaluates a batch against the latest value and appends it; retries on conflicts. */
+  /**
+   * Commits a batch: evaluate it against the latest value into one entry (`planEntry`), seal the
+   * refusals that must be recorded (`sealRefusals`), append with the conditional write, then
+   * advance and answer (`advance`, `answer`). A lost race backs off, catches up and evaluates
+   * the batch again; what did not fit in the entry goes round again.
+   */
   private async commitBatch(batch: Pending[]): Promise<void> {
     let queue = slotsOf(batch);
     let verifiedAt = -1;
@@ -348,8 +353,7 @@ export class DatabaseHost {
     for (let attempt = 0; queue.length > 0; attempt++) {
       if (attempt === 0) since = performance.now();
       if (attempt >= MAX_APPEND_ATTEMPTS && performance.now() - since >= APPEND_BUDGET_MS) {
-        const err = busy('db.error/append-contention', `Could not commit to ${this.name} after ${attempt} attempts in ${Math.round(performance.now() - since)} ms: other writers keep winning; retry`);
-        for (const s of queue) for (const p of [s.leader, ...s.followers]) p.reject(err);
+        rejectSlots(queue, busy('db.error/append-contention', `Could not commit to ${this.name} after ${attempt} attempts in ${Math.round(performance.now() - since)} ms: other writers keep winning; retry`));
         return;
       }
       if (this.catchingUp) await this.catchingUp;
@@ -357,132 +361,172 @@ export class DatabaseHost {
       if (this.deleted) {
         for (const s of queue) {
           if (this.isKnown(s.leader.txId, base)) this.answerSlotKnown(s);
-          else for (const p of [s.leader, ...s.followers]) p.reject(this.deletedError());
+          else rejectSlots([s], this.deletedError());
         }
         return;
       }
-      let spec = base;
-      const accepted: Array<{ s: Slot; r: TxReport; bytes: Uint8Array }> = [];
-      let failed: Array<{ s: Slot; e: unknown }> = [];
-      const known: Slot[] = [];
-      let size = entryBaseBytes(this.dbId);
-      let overflow: Slot[] = [];
-      for (let i = 0; i < queue.length; i++) {
-        const s = queue[i]!;
-        // Committed or refused before this batch's base: every copy gets that answer.
-        if (this.isKnown(s.leader.txId, base)) {
-          known.push(s);
-          continue;
-        }
-        try {
-          // In slices: a large transaction must not hold the event loop (docs/limits.md).
-          const r = await runInSlices(transactSteps(spec, s.leader.txData, { maxDatoms: MAX_TX_DATOMS, txId: s.leader.txId }));
-          const bytes = encodeTx(r);
-          if (bytes.byteLength > MAX_TX_BYTES) {
-            throw incorrect('db.error/transaction-too-large', `Transaction of ${bytes.byteLength} bytes exceeds the limit of ${MAX_TX_BYTES} bytes`, { bytes: bytes.byteLength, limit: MAX_TX_BYTES });
-          }
-          // An entry holds what fits in one item; a single big transaction goes alone (chunked).
-          if (accepted.length > 0 && size + entryTxBytes(s.leader.txId, bytes.byteLength) > MAX_ITEM_BYTES) {
-            overflow = queue.slice(i);
-            break;
-          }
-          accepted.push({ s, r, bytes });
-          size += entryTxBytes(s.leader.txId, bytes.byteLength);
-          spec = r.dbAfter;
-        } catch (e) {
-          failed.push({ s, e });
-        }
-      }
-      // Refusals of transactions in doubt (or with copies in flight) are written to the log, in
-      // an empty transaction at the end of this entry, before anyone is told (RecordedRefusal).
-      let sealed: RecordedRefusal[] = [];
-      const toSeal = failed.filter((f) => isDatalithError(f.e) && slotInDoubt(f.s));
-      if (toSeal.length > 0) {
-        const records = toSeal.map((f) => recordRefusal(f.s.leader.txId, f.e as DatalithError));
-        const r = transact(spec, [], { refusedTxIds: records.map((x) => x.txId) });
-        const bytes = encodeTx(r, records);
-        const seal = sealingSlot();
-        if (accepted.length > 0 && size + entryTxBytes(seal.leader.txId, bytes.byteLength) > MAX_ITEM_BYTES) {
-          // No room in this entry: they are evaluated again for the next one.
-          const later = new Set(toSeal.map((f) => f.s));
-          failed = failed.filter((f) => !later.has(f.s));
-          overflow = [...later, ...overflow];
-        } else {
-          accepted.push({ s: seal, r, bytes });
-          spec = r.dbAfter;
-          sealed = records;
-        }
-      }
-      if (accepted.length === 0) {
+      const plan = await this.planEntry(queue, base);
+      this.sealRefusals(plan);
+      if (plan.accepted.length === 0) {
         // Failures count only against the latest value: a node that has not seen the newest
         // entries (a new attribute, say) must catch up before it may refuse a transaction.
-        if (failed.length > 0 && verifiedAt !== base.t) {
+        if (plan.failed.length > 0 && verifiedAt !== base.t) {
           await this.catchUpFresh();
           verifiedAt = this.current.t;
           continue;
         }
-        for (const f of failed) for (const p of [f.s.leader, ...f.s.followers]) p.reject(f.e);
-        for (const s of known) this.answerSlotKnown(s);
-        queue = overflow;
-        attempt = -1;
-        continue;
-      }
-      const first = base.t + 1;
-      const entry: LogEntry = {
-        db: this.dbId,
-        t: first,
-        last: first + accepted.length - 1,
-        txs: accepted.map((a, i) => ({ t: first + i, txId: a.s.leader.txId, payload: a.bytes })),
-      };
-      try {
-        await this.log.appendEntry(entry);
-      } catch (e) {
-        if (isDatalithError(e) && e.category === 'conflict') {
-          this.metrics.conflicts++;
-          this.observer?.conflict();
+      } else {
+        const appended = await this.append(plan, base);
+        if (appended === 'conflict') {
           // Jittered, so two writers on one tail stop losing to each other in lockstep.
           await conflictBackoff(attempt);
           await this.catchUpFresh();
           continue; // re-evaluate everything against the new value
         }
-        const err = isDatalithError(e) && e.category === 'incorrect' ? e
-          // Storage failed: the entry may or may not be written. Callers retry with the same
-          // transaction id, which makes the retry safe either way.
-          : isDatalithError(e) ? e : unavailable('storage/unavailable', `Storage is unavailable: ${(e as Error).message}`);
-        for (const s of queue) for (const p of [s.leader, ...s.followers]) p.reject(err);
-        return;
+        if (appended !== 'written') {
+          rejectSlots(queue, appended);
+          return;
+        }
+        await this.advance(plan, base);
       }
-      // Durable: advance, then answer.
-      if (this.current === base) {
-        this.current = spec;
-        for (const a of accepted) this.remember(a.s.leader.txId, { kind: 'committed', t: a.r.dbAfter.t, tempids: a.r.tempids });
-        for (const r of sealed) this.remember(r.txId, { kind: 'refused', refusal: r });
-        this.metrics.transactions += accepted.length;
-        this.metrics.entries++;
-        this.metrics.batchSizes += accepted.length;
-        this.onAdvance?.(spec.t);
-      } else {
-        // A catch-up ran meanwhile and applied our own entry from the log.
-        await this.catchUp();
-      }
-      for (const a of accepted) {
-        const result: TransactResult = { t: a.r.dbAfter.t, dbBefore: a.r.dbBefore, dbAfter: a.r.dbAfter, txData: a.r.txData, tempids: a.r.tempids, duplicate: false };
-        a.s.leader.resolve(result);
-        for (const p of a.s.followers) p.resolve({ ...result, duplicate: true });
-      }
-      // A refusal now in the log says so, to its first callers as to every later one.
-      const sealedIds = new Set(sealed.map((r) => r.txId));
-      for (const f of failed) {
-        const err = sealedIds.has(f.s.leader.txId) && isDatalithError(f.e)
-          ? new DatalithError(f.e.category, f.e.message, f.e.code, { ...f.e.data, txId: f.s.leader.txId, recorded: true })
-          : f.e;
-        for (const p of [f.s.leader, ...f.s.followers]) p.reject(err);
-      }
-      for (const s of known) this.answerSlotKnown(s);
-      queue = overflow;
+      this.answer(plan);
+      queue = plan.overflow;
       attempt = -1;
     }
   }
+
+  /** Evaluates slots in order against `base` while they fit in one log entry. */
+  private async planEntry(queue: readonly Slot[], base: Db): Promise<EntryPlan> {
+    const plan: EntryPlan = { spec: base, accepted: [], failed: [], known: [], sealed: [], overflow: [], size: entryBaseBytes(this.dbId) };
+    for (let i = 0; i < queue.length; i++) {
+      const s = queue[i]!;
+      // Committed or refused before this batch's base: every copy gets that answer.
+      if (this.isKnown(s.leader.txId, base)) {
+        plan.known.push(s);
+        continue;
+      }
+      try {
+        // In slices: a large transaction must not hold the event loop (docs/limits.md).
+        const r = await runInSlices(transactSteps(plan.spec, s.leader.txData, { maxDatoms: MAX_TX_DATOMS, txId: s.leader.txId }));
+        const bytes = encodeTx(r);
+        if (bytes.byteLength > MAX_TX_BYTES) {
+          throw incorrect('db.error/transaction-too-large', `Transaction of ${bytes.byteLength} bytes exceeds the limit of ${MAX_TX_BYTES} bytes`, { bytes: bytes.byteLength, limit: MAX_TX_BYTES });
+        }
+        // An entry holds what fits in one item; a single big transaction goes alone (chunked).
+        if (plan.accepted.length > 0 && plan.size + entryTxBytes(s.leader.txId, bytes.byteLength) > MAX_ITEM_BYTES) {
+          plan.overflow = queue.slice(i);
+          break;
+        }
+        plan.accepted.push({ s, r, bytes });
+        plan.size += entryTxBytes(s.leader.txId, bytes.byteLength);
+        plan.spec = r.dbAfter;
+      } catch (e) {
+        plan.failed.push({ s, e });
+      }
+    }
+    return plan;
+  }
+
+  /**
+   * Refusals of transactions in doubt (or with copies in flight) go into the log, in an empty
+   * transaction at the end of the entry, before anyone is told (RecordedRefusal, ADR 008/011).
+   */
+  private sealRefusals(plan: EntryPlan): void {
+    const toSeal = plan.failed.filter((f) => isDatalithError(f.e) && slotInDoubt(f.s));
+    if (toSeal.length === 0) return;
+    const records = toSeal.map((f) => recordRefusal(f.s.leader.txId, f.e as DatalithError));
+    const r = transact(plan.spec, [], { refusedTxIds: records.map((x) => x.txId) });
+    const bytes = encodeTx(r, records);
+    const seal = sealingSlot();
+    if (plan.accepted.length > 0 && plan.size + entryTxBytes(seal.leader.txId, bytes.byteLength) > MAX_ITEM_BYTES) {
+      // No room in this entry: they are evaluated again for the next one.
+      const later = new Set(toSeal.map((f) => f.s));
+      plan.failed = plan.failed.filter((f) => !later.has(f.s));
+      plan.overflow = [...later, ...plan.overflow];
+      return;
+    }
+    plan.accepted.push({ s: seal, r, bytes });
+    plan.spec = r.dbAfter;
+    plan.sealed = records;
+  }
+
+  /** The conditional append of the planned entry: written, lost to another writer, or an error for every caller. */
+  private async append(plan: EntryPlan, base: Db): Promise<'written' | 'conflict' | DatalithError> {
+    const first = base.t + 1;
+    const entry: LogEntry = {
+      db: this.dbId,
+      t: first,
+      last: first + plan.accepted.length - 1,
+      txs: plan.accepted.map((a, i) => ({ t: first + i, txId: a.s.leader.txId, payload: a.bytes })),
+    };
+    try {
+      await this.log.appendEntry(entry);
+      return 'written';
+    } catch (e) {
+      if (isDatalithError(e) && e.category === 'conflict') {
+        this.metrics.conflicts++;
+        this.observer?.conflict();
+        return 'conflict';
+      }
+      // Storage failed: the entry may or may not be written. Callers retry with the same
+      // transaction id, which makes the retry safe either way.
+      return isDatalithError(e) ? e : unavailable('storage/unavailable', `Storage is unavailable: ${(e as Error).message}`);
+    }
+  }
+
+  /** The entry is durable: the value moves to it, and the outcomes are remembered. */
+  private async advance(plan: EntryPlan, base: Db): Promise<void> {
+    if (this.current !== base) {
+      // A catch-up ran meanwhile and applied our own entry from the log.
+      await this.catchUp();
+      return;
+    }
+    this.current = plan.spec;
+    for (const a of plan.accepted) this.remember(a.s.leader.txId, { kind: 'committed', t: a.r.dbAfter.t, tempids: a.r.tempids });
+    for (const r of plan.sealed) this.remember(r.txId, { kind: 'refused', refusal: r });
+    this.metrics.transactions += plan.accepted.length;
+    this.metrics.entries++;
+    this.metrics.batchSizes += plan.accepted.length;
+    this.onAdvance?.(plan.spec.t);
+  }
+
+  /** Answers every copy in the plan: commits, refusals (saying whether recorded), known ids. */
+  private answer(plan: EntryPlan): void {
+    for (const a of plan.accepted) {
+      const result: TransactResult = { t: a.r.dbAfter.t, dbBefore: a.r.dbBefore, dbAfter: a.r.dbAfter, txData: a.r.txData, tempids: a.r.tempids, duplicate: false };
+      a.s.leader.resolve(result);
+      for (const p of a.s.followers) p.resolve({ ...result, duplicate: true });
+    }
+    // A refusal now in the log says so, to its first callers as to every later one.
+    const sealedIds = new Set(plan.sealed.map((r) => r.txId));
+    for (const f of plan.failed) {
+      const err = sealedIds.has(f.s.leader.txId) && isDatalithError(f.e)
+        ? new DatalithError(f.e.category, f.e.message, f.e.code, { ...f.e.data, txId: f.s.leader.txId, recorded: true })
+        : f.e;
+      rejectSlots([f.s], err);
+    }
+    for (const s of plan.known) this.answerSlotKnown(s);
+  }
+}
+
+/** One attempt at a log entry: what was evaluated into it, what failed, what waits for the next. */
+interface EntryPlan {
+  /** The value after the accepted transactions. */
+  spec: Db;
+  accepted: Array<{ s: Slot; r: TxReport; bytes: Uint8Array }>;
+  failed: Array<{ s: Slot; e: unknown }>;
+  /** Ids the log already answers. */
+  known: Slot[];
+  /** Refusals this entry records. */
+  sealed: RecordedRefusal[];
+  /** Slots that did not fit: the next entry's. */
+  overflow: Slot[];
+  /** The entry's size so far (entryBaseBytes + entryTxBytes). */
+  size: number;
+}
+
+function rejectSlots(slots: readonly Slot[], err: unknown): void {
+  for (const s of slots) for (const p of [s.leader, ...s.followers]) p.reject(err);
 }
 
 /** Groups a batch by transaction id, in arrival order of each id's first copy. */
