@@ -3,7 +3,7 @@
  * `local.dir` they are kept on disk through the same storage and transactor code as the nodes.
  */
 import { randomUUID } from 'node:crypto';
-import { emptyDb, type Db as EngineDb, notFound, incorrect, transact, checkDatabaseName } from '../engine';
+import { emptyDb, type Db as EngineDb, notFound, transact, checkDatabaseName, checkClientTxId } from '../engine';
 import { throwIfOptionsAborted } from './abort';
 import { LocalDb, localIterTxRange, localReport, localTxRange } from './local-db';
 import type { AbortOptions, ChunkArgs, Client, Connection, Db, TransactOptions, TxRangeArgs, TxRangeEntry, TxReport } from './types';
@@ -33,10 +33,7 @@ class MemoryConnection implements Connection {
       const done = d.committed.get(options.txId);
       if (done) return done;
     }
-    const txId = options.txId ?? randomUUID();
-    if (txId.startsWith('datalith/')) {
-      throw incorrect('db.error/reserved-tx-id', 'Transaction ids starting with datalith/ are reserved for the database itself; choose another txId (a UUID is a good choice)', { txId });
-    }
+    const txId = options.txId === undefined ? randomUUID() : checkClientTxId(options.txId);
     const report = localReport(transact(d.current, txData, { txId }), this.dbName);
     d.current = (report.dbAfter as LocalDb).engine;
     if (options.txId !== undefined) d.committed.set(options.txId, report);

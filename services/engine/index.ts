@@ -9,7 +9,7 @@ export {
   isDatalithError, notFound, unavailable, unsupported, type AnomalyCategory,
 } from './errors';
 export { anomalyFromJson, anomalyToJson, isAnomalyCategory, type AnomalyJson } from './anomaly';
-export { checkDatabaseName } from './names';
+export { checkClientTxId, checkDatabaseName, RESERVED_TX_ID_PREFIX } from './names';
 export { SYS } from './schema';
 export { findTxId, transact, transactSteps, transactionTooLarge, txForms, type TxIdRecord, type TxReport, type TransactOptions } from './transact';
 export { Replay, rebuildAt } from './replay';

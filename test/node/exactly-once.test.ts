@@ -9,7 +9,7 @@ import { QueryCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient, type CatalogStore } from '../../services/node/storage';
 import { LogStore } from '../../services/node/log';
 import { CHUNK_BYTES, CHUNK_PARTITION_SUFFIX, MAX_ITEM_BYTES } from '../../services/node/log/log-store';
-import { DatabaseHost, DELETED_TX_ID, encodeTx, type TransactResult } from '../../services/node/log/transactor';
+import { DatabaseHost, DELETED_TX_ID, encodeTx, type TransactResult } from '../../services/node/log';
 import { tToTx } from '../../services/engine/datom';
 import { SYS } from '../../services/engine/schema';
 import { findTxId } from '../../services/engine/transact';
@@ -33,6 +33,16 @@ async function freshDatabase(): Promise<{ id: string; name: string }> {
   const name = `once-${++dbCount}`;
   const rec = await catalog.createDatabase(name);
   return { id: rec.id, name };
+}
+
+/** A new database with the schema, on two hosts that have both seen it. */
+async function twoHosts(): Promise<{ id: string; name: string; a: DatabaseHost; b: DatabaseHost }> {
+  const { id, name } = await freshDatabase();
+  const a = new DatabaseHost(name, id, log);
+  const b = new DatabaseHost(name, id, log);
+  await a.transact(SCHEMA);
+  await b.catchUp();
+  return { id, name, a, b };
 }
 
 /** Every settled answer as comparable data: `{ t }` or `{ error: code }`. */
@@ -75,11 +85,7 @@ describe('copies of one transaction id', () => {
   });
 
   test('copies on two hosts at once commit once; every caller is told the same t', async () => {
-    const { id, name } = await freshDatabase();
-    const a = new DatabaseHost(name, id, log);
-    const b = new DatabaseHost(name, id, log);
-    await a.transact(SCHEMA);
-    await b.catchUp();
+    const { id, name, a, b } = await twoHosts();
     const calls: Array<Promise<Answer>> = [];
     for (let round = 0; round < 5; round++) {
       const txId = `round-${round}`;
@@ -263,11 +269,7 @@ describe('chunks of a big transaction', () => {
   }
 
   test('a writer that loses the conditional append removes the chunks it wrote', async () => {
-    const { id, name } = await freshDatabase();
-    const a = new DatabaseHost(name, id, log);
-    const b = new DatabaseHost(name, id, log);
-    await a.transact(SCHEMA);
-    await b.catchUp();
+    const { id, name, a, b } = await twoHosts();
     await a.transact([{ 'item/key': 1 }]); // b's view is now stale: its first append conflicts
     const big = await b.transact(bigTx(5_000));
     expect(b.metrics.conflicts).toBe(1);

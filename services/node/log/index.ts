@@ -11,4 +11,4 @@ export {
   type ReadOptions,
 } from './log-store';
 export { DatabaseHost, MAX_TX_DATOMS, MAX_PENDING_PER_DATABASE, MAX_APPEND_ATTEMPTS, DELETED_CODE, type TransactResult } from './transactor';
-export { DELETED_TX_ID, RESERVED_TX_ID_PREFIX, encodeTx, decodeTx, type RecordedRefusal } from './payload';
+export { DELETED_TX_ID, encodeTx, decodeTx, type RecordedRefusal } from './payload';

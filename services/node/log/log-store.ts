@@ -216,6 +216,17 @@ function decodeBody(db: string, t: number, body: Uint8Array): DecodedTx[] {
   }
 }
 
+/** An entry item's bounds and its transactions as stored (chunked payloads not yet read). */
+function decodeItem(db: string, item: Record<string, AttributeValue>): { first: number; last: number; txs: DecodedTx[] } {
+  const first = Number(item['t']?.N);
+  const last = Number(item['last']?.N);
+  const body = item['body']?.B;
+  if (body === undefined || !Number.isSafeInteger(first) || !Number.isSafeInteger(last)) throw corrupt(db, first, 'missing attributes');
+  const txs = decodeBody(db, first, body);
+  if (txs.length !== last - first + 1) throw corrupt(db, first, `${txs.length} txs for ${first}..${last}`);
+  return { first, last, txs };
+}
+
 // ---- validation --------------------------------------------------------------------------
 
 function validateEntry(entry: LogEntry): void {
@@ -341,78 +352,63 @@ export class LogStore {
 
   /** One query page of the entries after `afterT`. */
   private async queryEntries(db: string, afterT: number, consistent: boolean, startKey: Record<string, AttributeValue> | undefined, limit?: number): Promise<QueryCommandOutput> {
-    try {
-      return await this.client.send(new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: '#db = :db AND #t > :after',
-        ExpressionAttributeNames: { '#db': 'db', '#t': 't' },
-        ExpressionAttributeValues: { ':db': S(db), ':after': N(afterT) },
-        ConsistentRead: consistent,
-        ScanIndexForward: true,
-        ...(limit !== undefined ? { Limit: limit } : {}),
-        ...(startKey !== undefined ? { ExclusiveStartKey: startKey } : {}),
-      }));
-    } catch (e) {
-      throw storageError('Query', e, { table: this.table, db, afterT });
-    }
+    return this.call('Query', { db, afterT }, () => this.client.send(new QueryCommand({
+      TableName: this.table,
+      KeyConditionExpression: '#db = :db AND #t > :after',
+      ExpressionAttributeNames: { '#db': 'db', '#t': 't' },
+      ExpressionAttributeValues: { ':db': S(db), ':after': N(afterT) },
+      ConsistentRead: consistent,
+      ScanIndexForward: true,
+      ...(limit !== undefined ? { Limit: limit } : {}),
+      ...(startKey !== undefined ? { ExclusiveStartKey: startKey } : {}),
+    })));
   }
 
   /** The entry starting exactly at t, if any. */
   async getEntry(db: string, t: number, opts: { consistent?: boolean } = {}): Promise<LogEntry | undefined> {
-    let res;
-    try {
-      res = await this.client.send(new GetItemCommand({
-        TableName: this.table,
-        Key: { db: S(db), t: N(t) },
-        ConsistentRead: opts.consistent ?? true,
-      }));
-    } catch (e) {
-      throw storageError('GetItem', e, { table: this.table, db, t });
-    }
+    const res = await this.call('GetItem', { db, t }, () => this.client.send(new GetItemCommand({
+      TableName: this.table,
+      Key: { db: S(db), t: N(t) },
+      ConsistentRead: opts.consistent ?? true,
+    })));
     return res.Item === undefined ? undefined : this.itemToEntry(db, res.Item);
   }
 
   /** The `last` t of the newest entry of `db`; 0 when the log is empty. */
   async latestT(db: string): Promise<number> {
-    let res;
-    try {
-      res = await this.client.send(new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: '#db = :db',
-        ExpressionAttributeNames: { '#db': 'db', '#last': 'last' },
-        ExpressionAttributeValues: { ':db': S(db) },
-        ProjectionExpression: '#last',
-        ConsistentRead: true,
-        ScanIndexForward: false,
-        Limit: 1,
-      }));
-    } catch (e) {
-      throw storageError('Query', e, { table: this.table, db });
-    }
+    const res = await this.call('Query', { db }, () => this.client.send(new QueryCommand({
+      TableName: this.table,
+      KeyConditionExpression: '#db = :db',
+      ExpressionAttributeNames: { '#db': 'db', '#last': 'last' },
+      ExpressionAttributeValues: { ':db': S(db) },
+      ProjectionExpression: '#last',
+      ConsistentRead: true,
+      ScanIndexForward: false,
+      Limit: 1,
+    })));
     const last = res.Items?.[0]?.['last']?.N;
     return last === undefined ? 0 : Number(last);
   }
 
-  /** The transaction at exactly `t`: read from the entry that covers it (strongly consistent). */
+  /**
+   * The transaction at exactly `t`, read from the entry that covers it (strongly consistent);
+   * only its own chunks are fetched.
+   */
   async readTx(db: string, t: number): Promise<LogTx | undefined> {
-    let res;
-    try {
-      res = await this.client.send(new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: '#db = :db AND #t <= :t',
-        ExpressionAttributeNames: { '#db': 'db', '#t': 't' },
-        ExpressionAttributeValues: { ':db': S(db), ':t': N(t) },
-        ConsistentRead: true,
-        ScanIndexForward: false,
-        Limit: 1,
-      }));
-    } catch (e) {
-      throw storageError('Query', e, { table: this.table, db, t });
-    }
+    const res = await this.call('Query', { db, t }, () => this.client.send(new QueryCommand({
+      TableName: this.table,
+      KeyConditionExpression: '#db = :db AND #t <= :t',
+      ExpressionAttributeNames: { '#db': 'db', '#t': 't' },
+      ExpressionAttributeValues: { ':db': S(db), ':t': N(t) },
+      ConsistentRead: true,
+      ScanIndexForward: false,
+      Limit: 1,
+    })));
     const item = res.Items?.[0];
     if (item === undefined) return undefined;
-    const entry = await this.itemToEntry(db, item);
-    return entry.txs.find((tx) => tx.t === t);
+    const { first, txs } = decodeItem(db, item);
+    const tx = txs.find((d) => d.t === t);
+    return tx === undefined ? undefined : this.resolveTx(db, first, tx);
   }
 
   /**
@@ -424,20 +420,15 @@ export class LogStore {
     const byOf = new Map<number, number[]>();
     let startKey: Record<string, AttributeValue> | undefined;
     do {
-      let page: QueryCommandOutput;
-      try {
-        page = await this.client.send(new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: '#db = :db',
-          ExpressionAttributeNames: { '#db': 'db', '#t': 't', '#of': 'of' },
-          ExpressionAttributeValues: { ':db': S(db + CHUNK_PARTITION_SUFFIX) },
-          ProjectionExpression: '#t, #of',
-          ConsistentRead: true,
-          ...(startKey !== undefined ? { ExclusiveStartKey: startKey } : {}),
-        }));
-      } catch (e) {
-        throw storageError('Query', e, { table: this.table, db, sweep: true });
-      }
+      const page: QueryCommandOutput = await this.call('Query', { db, sweep: true }, () => this.client.send(new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: '#db = :db',
+        ExpressionAttributeNames: { '#db': 'db', '#t': 't', '#of': 'of' },
+        ExpressionAttributeValues: { ':db': S(db + CHUNK_PARTITION_SUFFIX) },
+        ProjectionExpression: '#t, #of',
+        ConsistentRead: true,
+        ...(startKey !== undefined ? { ExclusiveStartKey: startKey } : {}),
+      })));
       for (const it of page.Items ?? []) {
         const key = Number(it['t']?.N);
         const of = Number(it['of']?.N);
@@ -469,6 +460,15 @@ export class LogStore {
 
   // ---- internals ----
 
+  /** One storage call; a failure becomes the anomaly `storageError` makes of it. */
+  private async call<T>(operation: string, context: Record<string, unknown>, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (e) {
+      throw storageError(operation, e, { table: this.table, ...context });
+    }
+  }
+
   private deleteChunks(db: string, chunks: readonly ChunkRef[]): Promise<void> {
     const keys: number[] = [];
     for (const c of chunks) for (let i = 0; i < c.count; i++) keys.push(c.base + i);
@@ -476,13 +476,8 @@ export class LogStore {
   }
 
   private async deleteChunkKeys(db: string, keys: readonly number[]): Promise<void> {
-    await Promise.all(keys.map(async (k) => {
-      try {
-        await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { db: S(db + CHUNK_PARTITION_SUFFIX), t: N(k) } }));
-      } catch (e) {
-        throw storageError('DeleteItem', e, { table: this.table, db, chunk: k });
-      }
-    }));
+    await Promise.all(keys.map((k) => this.call('DeleteItem', { db, chunk: k }, () =>
+      this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { db: S(db + CHUNK_PARTITION_SUFFIX), t: N(k) } })))));
   }
 
   /** Encode the body, spilling the largest payloads into chunk items (written now) if needed. */
@@ -543,49 +538,39 @@ export class LogStore {
   }
 
   private async getBody(db: string, t: number): Promise<Uint8Array | undefined> {
-    try {
-      const res = await this.client.send(new GetItemCommand({
-        TableName: this.table,
-        Key: { db: S(db), t: N(t) },
-        ConsistentRead: true,
-        ProjectionExpression: '#b',
-        ExpressionAttributeNames: { '#b': 'body' },
-      }));
-      return res.Item?.['body']?.B;
-    } catch (e) {
-      throw storageError('GetItem', e, { table: this.table, db, t });
-    }
+    const res = await this.call('GetItem', { db, t }, () => this.client.send(new GetItemCommand({
+      TableName: this.table,
+      Key: { db: S(db), t: N(t) },
+      ConsistentRead: true,
+      ProjectionExpression: '#b',
+      ExpressionAttributeNames: { '#b': 'body' },
+    })));
+    return res.Item?.['body']?.B;
   }
 
   private async itemToEntry(db: string, item: Record<string, AttributeValue>): Promise<LogEntry> {
-    const t = Number(item['t']?.N);
-    const last = Number(item['last']?.N);
-    const body = item['body']?.B;
-    if (body === undefined || !Number.isSafeInteger(t) || !Number.isSafeInteger(last)) throw corrupt(db, t, 'missing attributes');
-    const decoded = decodeBody(db, t, body);
-    if (decoded.length !== last - t + 1) throw corrupt(db, t, `${decoded.length} txs for ${t}..${last}`);
-    const txs = await Promise.all(decoded.map(async (d): Promise<LogTx> => ({
+    const { first, last, txs } = decodeItem(db, item);
+    return { db, t: first, last, txs: await Promise.all(txs.map((d) => this.resolveTx(db, first, d))) };
+  }
+
+  /** A decoded transaction of the entry starting at `entryT`, its payload read from its chunks if need be. */
+  private async resolveTx(db: string, entryT: number, d: DecodedTx): Promise<LogTx> {
+    return {
       t: d.t,
       txId: d.txId,
-      payload: d.payload ?? (await this.readChunks(db, t, d.chunk as ChunkRef)),
+      payload: d.payload ?? (await this.readChunks(db, entryT, d.chunk as ChunkRef)),
       ...(d.control !== undefined ? { control: d.control } : {}),
-    })));
-    return { db, t, last, txs };
+    };
   }
 
   private async readChunks(db: string, t: number, ref: ChunkRef): Promise<Uint8Array> {
     const parts = await Promise.all(Array.from({ length: ref.count }, async (_, i) => {
-      let res;
-      try {
-        // Always strongly consistent: the entry is visible, so its chunks were written before it.
-        res = await this.client.send(new GetItemCommand({
-          TableName: this.table,
-          Key: { db: S(db + CHUNK_PARTITION_SUFFIX), t: N(ref.base + i) },
-          ConsistentRead: true,
-        }));
-      } catch (e) {
-        throw storageError('GetItem', e, { table: this.table, db, t, chunk: i });
-      }
+      // Always strongly consistent: the entry is visible, so its chunks were written before it.
+      const res = await this.call('GetItem', { db, t, chunk: i }, () => this.client.send(new GetItemCommand({
+        TableName: this.table,
+        Key: { db: S(db + CHUNK_PARTITION_SUFFIX), t: N(ref.base + i) },
+        ConsistentRead: true,
+      })));
       const data = res.Item?.['data']?.B;
       if (data === undefined) {
         throw new DatalithError('fault', `log entry ${db}@${t} references missing chunk ${ref.base + i}`, 'log/missing-chunk', { db, t });

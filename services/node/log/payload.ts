@@ -18,8 +18,6 @@ import type { LogTx } from './log-store';
  * acknowledges a transaction into a deleted database.
  */
 export const DELETED_TX_ID = 'datalith/database-deleted';
-/** Transaction ids the node makes for itself start so; a client may not send one. */
-export const RESERVED_TX_ID_PREFIX = 'datalith/';
 /**
  * A refusal written to the log. A transaction whose outcome its client does not know (a retry
  * after a timeout or a lost connection, or a transaction a node commits itself after forwarding

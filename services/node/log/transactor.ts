@@ -9,13 +9,11 @@
  * A caller is answered only after its entry is durably written.
  */
 import { randomUUID } from 'node:crypto';
-import { Datom, Db, emptyDb, busy, DatalithError, incorrect, isDatalithError, notFound, unavailable, findTxId, transact, transactSteps, type TxReport, Replay } from '../../engine';
+import { Datom, Db, emptyDb, busy, DatalithError, incorrect, isDatalithError, notFound, unavailable, findTxId, transact, transactSteps, type TxReport, Replay, checkClientTxId, RESERVED_TX_ID_PREFIX, SYS } from '../../engine';
 import { runInSlices } from '../event-loop';
 import { entryBaseBytes, entryTxBytes, MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry, type LogStore } from './log-store';
 import type { TransactorObserver } from '../metrics';
-import { closesLog, decodeTx, encodeTx, recordRefusal, refusalError, RESERVED_TX_ID_PREFIX, type RecordedRefusal } from './payload';
-
-export { DELETED_TX_ID, encodeTx, RESERVED_TX_ID_PREFIX } from './payload';
+import { closesLog, decodeTx, encodeTx, recordRefusal, refusalError, type RecordedRefusal } from './payload';
 
 /** Documented cap on datoms per transaction (docs/limits.md). */
 export const MAX_TX_DATOMS = 100_000;
@@ -38,11 +36,6 @@ export const DELETED_CODE = 'db.error/db-deleted';
  * `:db/refusedTxId` index entries remember every id for the life of the database).
  */
 const CACHED_OUTCOMES = 50_000;
-
-export interface CommittedTx {
-  readonly t: number;
-  readonly tempids: Record<string, number>;
-}
 
 export interface TransactResult {
   readonly t: number;
@@ -202,8 +195,10 @@ export class DatabaseHost {
         }
         const decoded = decodeTx(tx.t, tx.payload);
         replay.apply(decoded.datoms, decoded.instant);
-        // The first commit of an id is its outcome (logs written before duplicates within a
-        // batch were caught may hold an id twice).
+        // The index answers for transactions that carry their ids; only those logged before
+        // `:db/txId` existed are remembered here. The first commit of an id is its outcome
+        // (such logs may hold an id twice).
+        if (decoded.datoms.some((d) => d.a === SYS.txId || d.a === SYS.refusedTxId)) continue;
         if (!this.outcomes.has(tx.txId)) this.remember(tx.txId, { kind: 'committed', t: tx.t, tempids: decoded.tempids });
         for (const r of decoded.refused) this.remember(r.txId, { kind: 'refused', refusal: r });
       }
@@ -283,20 +278,16 @@ export class DatabaseHost {
     return { t, dbBefore: db.asOf(t - 1), dbAfter: db.asOf(t), txData: entry?.data ?? [], tempids, duplicate: true };
   }
 
-  /** The result of a transaction id already committed, if it is (the cache, the index and the log decide). */
-  async committedResult(txId: string): Promise<TransactResult | undefined> {
-    const o = await this.outcomeOf(txId);
-    return o?.kind === 'committed' ? this.resultAt(o.t, o.tempids) : undefined;
-  }
-
   /**
    * Commits a transaction; `inDoubt` when its client does not know whether an earlier attempt
    * with this id committed, or when other copies of the id may be in flight (a client-chosen
    * id): then a refusal is written to the log before it is answered.
    */
   transact(txData: unknown, txId: string = randomUUID(), opts: { inDoubt?: boolean } = {}): Promise<TransactResult> {
-    if (txId.startsWith(RESERVED_TX_ID_PREFIX)) {
-      return Promise.reject(incorrect('db.error/reserved-tx-id', `Transaction ids starting with ${RESERVED_TX_ID_PREFIX} are reserved for the database itself; choose another txId (a UUID is a good choice)`, { txId }));
+    try {
+      checkClientTxId(txId);
+    } catch (e) {
+      return Promise.reject(e);
     }
     if (this.isKnown(txId, this.current)) return this.answerKnown(txId);
     if (this.deleted) return Promise.reject(this.deletedError());

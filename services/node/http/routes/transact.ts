@@ -8,11 +8,10 @@
  * does so), and a first attempt is then refused without a log write.
  */
 import type { RequestHandler } from 'express';
-import { incorrect, transactionTooLarge, ATTEMPT_HEADER } from '../../../engine';
+import { incorrect, transactionTooLarge, ATTEMPT_HEADER, checkClientTxId } from '../../../engine';
 import { MAX_TX_DATOMS } from '../../log/transactor';
 import { authorize, principalOf } from '../auth';
 import { bodyOf, boolField, stringField, wireField } from '../body';
-import { RESERVED_TX_ID_PREFIX } from '../../log/transactor';
 import { route } from '../errors';
 import { sendWire, type RouteContext } from './context';
 import { sendForwarded, transactOnPreferred } from '../../cluster/forwarding';
@@ -39,9 +38,7 @@ export function transactHandler(ctx: RouteContext): RequestHandler {
     if (txId !== undefined && !TX_ID.test(txId)) {
       throw incorrect('http/invalid-tx-id', 'txId must be 1-128 printable ASCII characters without spaces (a UUID is a good choice)', { field: 'txId' });
     }
-    if (txId !== undefined && txId.startsWith(RESERVED_TX_ID_PREFIX)) {
-      throw incorrect('db.error/reserved-tx-id', `Transaction ids starting with ${RESERVED_TX_ID_PREFIX} are reserved for the database itself; choose another txId (a UUID is a good choice)`, { field: 'txId', txId });
-    }
+    if (txId !== undefined) checkClientTxId(txId);
     const generated = boolField(body, 'txIdGenerated') === true;
     // A retry: an earlier attempt of this transaction may have committed, or may still. A
     // caller-chosen id: another copy may be in flight.
