@@ -24,33 +24,103 @@ export class Edit {
   live = true;
 }
 
-interface Leaf<T> {
+export interface Leaf<T> {
   leaf: true;
   keys: T[];
   size: number;
   edit: Edit | null;
+  /** The segment this node was loaded from (durable and immutable); absent for nodes built in memory. */
+  addr?: string;
 }
-interface Branch<T> {
+export interface Branch<T> {
   leaf: false;
   keys: T[]; // the largest key of each child
-  children: Node<T>[];
+  children: Child<T>[];
   size: number;
   edit: Edit | null;
+  addr?: string;
 }
-type Node<T> = Leaf<T> | Branch<T>;
+export type Node<T> = Leaf<T> | Branch<T>;
+
+/**
+ * A durable child not loaded: the address of its segment, its subtree size and its largest key.
+ * A tree restored from durable segments starts as one stub; walks resolve stubs through the
+ * tree's NodeStore, so the nodes a walk needs are loaded and the rest stay in storage.
+ */
+export interface Stub<T> {
+  readonly stub: true;
+  readonly addr: string;
+  readonly size: number;
+  readonly last: T;
+}
+export type Child<T> = Node<T> | Stub<T>;
+
+/**
+ * Where a tree finds the nodes of its stubs: `load` answers a loaded (cached) node, or undefined
+ * when it is not in memory. The engine never waits for storage: a walk that meets a stub whose
+ * node is not loaded throws SegmentMiss, and its caller fetches the segments and runs it again.
+ */
+export interface NodeStore<T> {
+  load(addr: string): Node<T> | undefined;
+}
+
+/**
+ * A synchronous walk needed segments that are not in memory. Nothing the walk built is visible
+ * (every value it started from is immutable): fetch `addrs` through `store` and run it again.
+ */
+export class SegmentMiss extends Error {
+  constructor(readonly store: NodeStore<unknown>, readonly addrs: readonly string[]) {
+    super(`index segments not loaded: ${addrs.length}`);
+    this.name = 'SegmentMiss';
+  }
+}
+
+const isStub = <T>(c: Child<T>): c is Stub<T> => (c as Stub<T>).stub === true;
+const lastOf = <T>(c: Child<T>): T => (isStub(c) ? c.last : c.keys[c.keys.length - 1]!);
+
+/** Most segments one miss asks for (a range walk asks for the rest of its range in the parent). */
+const MISS_BATCH = 64;
+
+function resolve<T>(c: Child<T>, store: NodeStore<T> | null): Node<T> {
+  if (!isStub(c)) return c;
+  const n = store?.load(c.addr);
+  if (n === undefined) {
+    if (store === null) throw new Error('a durable index node has no store to load it from');
+    throw new SegmentMiss(store as NodeStore<unknown>, [c.addr]);
+  }
+  return n;
+}
+
+/** Child i of a branch, loaded; a miss asks for the stubs from i through the one that reaches hi. */
+function kid<T>(node: Branch<T>, i: number, store: NodeStore<T> | null, hi?: Probe<T>): Node<T> {
+  const c = node.children[i]!;
+  if (!isStub(c)) return c;
+  const n = store?.load(c.addr);
+  if (n !== undefined) return n;
+  if (store === null) throw new Error('a durable index node has no store to load it from');
+  const addrs = [c.addr];
+  if (hi !== undefined && hi(node.keys[i]!) <= 0) {
+    for (let j = i + 1; j < node.children.length && addrs.length < MISS_BATCH; j++) {
+      const s = node.children[j]!;
+      if (isStub(s) && store.load(s.addr) === undefined) addrs.push(s.addr);
+      if (hi(node.keys[j]!) > 0) break;
+    }
+  }
+  throw new SegmentMiss(store as NodeStore<unknown>, addrs);
+}
 
 const owned = (n: { edit: Edit | null }, edit: Edit | null): boolean => edit !== null && edit.live && n.edit === edit;
 
 function leafOf<T>(keys: T[], edit: Edit | null): Leaf<T> {
   return { leaf: true, keys, size: keys.length, edit };
 }
-function branchOf<T>(children: Node<T>[], edit: Edit | null): Branch<T> {
+function branchOf<T>(children: Child<T>[], edit: Edit | null): Branch<T> {
   let size = 0;
   const keys: T[] = new Array(children.length);
   for (let i = 0; i < children.length; i++) {
     const c = children[i]!;
     size += c.size;
-    keys[i] = c.keys[c.keys.length - 1]!;
+    keys[i] = lastOf(c);
   }
   return { leaf: false, keys, children, size, edit };
 }
@@ -78,7 +148,7 @@ function probeLower<T>(keys: T[], probe: Probe<T>): number {
   return lo;
 }
 /** Returns the new node(s) replacing `node`, or null when the key was already present. */
-function insertInto<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | null): Node<T>[] | null {
+function insertInto<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | null, store: NodeStore<T> | null): Node<T>[] | null {
   if (node.leaf) {
     const i = lowerIndex(node.keys, key, cmp);
     if (i < node.keys.length && cmp(node.keys[i]!, key) === 0) return null;
@@ -98,7 +168,7 @@ function insertInto<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | n
   }
   let i = lowerIndex(node.keys, key, cmp);
   if (i === node.keys.length) i--; // beyond every key: goes into the last child
-  const replaced = insertInto(node.children[i]!, key, cmp, edit);
+  const replaced = insertInto(kid(node, i, store), key, cmp, edit, store);
   if (replaced === null) return null;
   const mine = owned(node, edit);
   if (replaced.length === 1) {
@@ -132,7 +202,7 @@ function insertInto<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | n
 }
 
 /** Returns the replacement node (possibly empty), or null when the key was absent. */
-function removeFrom<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | null): Node<T> | null {
+function removeFrom<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | null, store: NodeStore<T> | null): Node<T> | null {
   if (node.leaf) {
     const i = lowerIndex(node.keys, key, cmp);
     if (i === node.keys.length || cmp(node.keys[i]!, key) !== 0) return null;
@@ -146,7 +216,7 @@ function removeFrom<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | n
   }
   const i = lowerIndex(node.keys, key, cmp);
   if (i === node.keys.length) return null;
-  const child = removeFrom(node.children[i]!, key, cmp, edit);
+  const child = removeFrom(kid(node, i, store), key, cmp, edit, store);
   if (child === null) return null;
   const target: Branch<T> = owned(node, edit)
     ? node
@@ -163,8 +233,8 @@ function removeFrom<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | n
   if (child.keys.length < MIN && target.children.length > 1) {
     const j = i > 0 ? i - 1 : i + 1;
     const l = Math.min(i, j);
-    const left = target.children[l]!;
-    const right = target.children[l + 1]!;
+    const left = kid(target, l, store);
+    const right = kid(target, l + 1, store);
     if (left.keys.length + right.keys.length <= MAX && left.leaf === right.leaf) {
       const merged: Node<T> = left.leaf
         ? leafOf(left.keys.concat(right.keys), edit)
@@ -176,7 +246,7 @@ function removeFrom<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | n
   return target;
 }
 
-function forRange<T>(node: Node<T>, lo: Probe<T>, hi: Probe<T>, fn: (key: T) => boolean | void): boolean {
+function forRange<T>(node: Node<T>, lo: Probe<T>, hi: Probe<T>, fn: (key: T) => boolean | void, store: NodeStore<T> | null): boolean {
   const keys = node.keys;
   let i = probeLower(keys, lo);
   if (node.leaf) {
@@ -188,7 +258,7 @@ function forRange<T>(node: Node<T>, lo: Probe<T>, hi: Probe<T>, fn: (key: T) => 
     return true;
   }
   for (; i < keys.length; i++) {
-    if (!forRange(node.children[i]!, lo, hi, fn)) return false;
+    if (!forRange(kid(node, i, store, hi), lo, hi, fn, store)) return false;
   }
   return true;
 }
@@ -199,7 +269,7 @@ const ALL = (): number => 0;
  * Calls fn for the keys from the one at position `rank` (0-based, in the whole tree) on, while
  * they are inside hi. Reaching the rank costs O(log n): whole subtrees are skipped by their size.
  */
-function forFrom<T>(node: Node<T>, rank: number, hi: Probe<T>, fn: (key: T) => boolean | void): boolean {
+function forFrom<T>(node: Node<T>, rank: number, hi: Probe<T>, fn: (key: T) => boolean | void, store: NodeStore<T> | null): boolean {
   if (node.leaf) {
     const keys = node.keys;
     for (let i = rank; i < keys.length; i++) {
@@ -214,9 +284,9 @@ function forFrom<T>(node: Node<T>, rank: number, hi: Probe<T>, fn: (key: T) => b
   let r = rank;
   while (i < children.length && r >= children[i]!.size) r -= children[i++]!.size;
   if (i === children.length) return true;
-  if (!forFrom(children[i]!, r, hi, fn)) return false;
+  if (!forFrom(kid(node, i, store, hi), r, hi, fn, store)) return false;
   for (i++; i < children.length; i++) {
-    if (!forRange(children[i]!, ALL, hi, fn)) return false;
+    if (!forRange(kid(node, i, store, hi), ALL, hi, fn, store)) return false;
   }
   return true;
 }
@@ -231,7 +301,7 @@ export class RangeCursor<T> {
   private leaf: Leaf<T> | null;
   private i: number;
 
-  constructor(root: Node<T>, lo: Probe<T>, private readonly hi: Probe<T>) {
+  constructor(root: Node<T>, lo: Probe<T>, private readonly hi: Probe<T>, private readonly store: NodeStore<T> | null = null) {
     let node = root;
     while (!node.leaf) {
       const i = probeLower(node.keys, lo);
@@ -242,7 +312,7 @@ export class RangeCursor<T> {
         return;
       }
       this.path.push({ node, i });
-      node = node.children[i]!;
+      node = kid(node, i, store, hi);
     }
     this.leaf = node;
     this.i = probeLower(node.keys, lo);
@@ -270,11 +340,13 @@ export class RangeCursor<T> {
         this.leaf = null;
         return undefined;
       }
+      // A miss leaves the cursor where it was: run again, it resumes here.
+      let node = kid(top.node, top.i + 1, this.store, this.hi);
       top.i++;
-      let node = top.node.children[top.i]!;
       while (!node.leaf) {
+        const child = kid(node, 0, this.store, this.hi);
         this.path.push({ node, i: 0 });
-        node = node.children[0]!;
+        node = child;
       }
       this.leaf = node;
       this.i = 0;
@@ -283,7 +355,7 @@ export class RangeCursor<T> {
 }
 
 /** Number of keys k with below(k) true, where below is monotone (true then false). */
-function countBelow<T>(node: Node<T>, below: (k: T) => boolean): number {
+function countBelow<T>(node: Node<T>, below: (k: T) => boolean, store: NodeStore<T> | null): number {
   let n = 0;
   let cur: Node<T> = node;
   for (;;) {
@@ -298,7 +370,7 @@ function countBelow<T>(node: Node<T>, below: (k: T) => boolean): number {
     if (cur.leaf) return n + lo;
     for (let j = 0; j < lo; j++) n += cur.children[j]!.size;
     if (lo === keys.length) return n;
-    cur = cur.children[lo]!;
+    cur = kid(cur, lo, store);
   }
 }
 
@@ -306,12 +378,20 @@ const EMPTY_LEAF: Leaf<never> = { leaf: true, keys: [], size: 0, edit: null };
 
 export class SortedSet<T> {
   private constructor(
-    private readonly root: Node<T>,
+    private readonly top: Child<T>,
     readonly cmp: Comparator<T>,
+    /** Where stubs are loaded from; null for a tree wholly in memory. */
+    readonly store: NodeStore<T> | null = null,
   ) {}
 
-  static empty<T>(cmp: Comparator<T>): SortedSet<T> {
-    return new SortedSet<T>(EMPTY_LEAF as Leaf<T>, cmp);
+  static empty<T>(cmp: Comparator<T>, store: NodeStore<T> | null = null): SortedSet<T> {
+    return new SortedSet<T>(EMPTY_LEAF as Leaf<T>, cmp, store);
+  }
+
+  /** A tree restored from its durable root segment: nothing is loaded until a walk needs it. */
+  static durable<T>(root: { addr: string; size: number; last: T | undefined }, cmp: Comparator<T>, store: NodeStore<T>): SortedSet<T> {
+    if (root.size === 0 || root.last === undefined) return new SortedSet<T>(EMPTY_LEAF as Leaf<T>, cmp, store);
+    return new SortedSet<T>({ stub: true, addr: root.addr, size: root.size, last: root.last }, cmp, store);
   }
 
   /** Builds a set from keys already sorted by cmp and free of duplicates. */
@@ -328,46 +408,60 @@ export class SortedSet<T> {
     return new SortedSet(level[0]!, cmp);
   }
 
+  /** The root node, loaded (a SegmentMiss when it is not). */
+  get root(): Node<T> {
+    return resolve(this.top, this.store);
+  }
+
+  /** The root as stored in the tree: a node or a stub (for writing segments). */
+  get rootChild(): Child<T> {
+    return this.top;
+  }
+
   get size(): number {
-    return this.root.size;
+    return this.top.size;
+  }
+
+  private with(root: Node<T>): SortedSet<T> {
+    return new SortedSet(root, this.cmp, this.store);
   }
 
   /**
    * How many nodes this tree has, and how many of them are the very objects of `other`'s tree
-   * (structural sharing between versions; for diagnostics and tests).
+   * (structural sharing between versions; for diagnostics and tests). Stubs are not walked.
    */
   sharing(other: SortedSet<T>): { nodes: number; shared: number } {
-    const theirs = new Set<Node<T>>();
-    const collect = (n: Node<T>): void => {
+    const theirs = new Set<Child<T>>();
+    const collect = (n: Child<T>): void => {
       theirs.add(n);
-      if (!n.leaf) for (const c of n.children) collect(c);
+      if (!isStub(n) && !n.leaf) for (const c of n.children) collect(c);
     };
-    collect(other.root);
+    collect(other.top);
     let nodes = 0;
     let shared = 0;
-    const walk = (n: Node<T>): void => {
+    const walk = (n: Child<T>): void => {
       nodes++;
       if (theirs.has(n)) shared++;
-      if (!n.leaf) for (const c of n.children) walk(c);
+      if (!isStub(n) && !n.leaf) for (const c of n.children) walk(c);
     };
-    walk(this.root);
+    walk(this.top);
     return { nodes, shared };
   }
 
   /** Adds a key; with an edit token, nodes owned by that batch are mutated in place. */
   insert(key: T, edit: Edit | null = null): SortedSet<T> {
-    const nodes = insertInto(this.root, key, this.cmp, edit);
+    const nodes = insertInto(this.root, key, this.cmp, edit, this.store);
     if (nodes === null) return this;
-    if (nodes.length === 1) return new SortedSet(nodes[0]!, this.cmp);
-    return new SortedSet(branchOf(nodes, edit), this.cmp);
+    if (nodes.length === 1) return this.with(nodes[0]!);
+    return this.with(branchOf(nodes, edit));
   }
 
   remove(key: T, edit: Edit | null = null): SortedSet<T> {
-    let node = removeFrom(this.root, key, this.cmp, edit);
+    let node = removeFrom(this.root, key, this.cmp, edit, this.store);
     if (node === null) return this;
-    while (!node.leaf && node.children.length === 1) node = node.children[0]!;
+    while (!node.leaf && node.children.length === 1) node = kid(node, 0, this.store);
     if (!node.leaf && node.children.length === 0) node = EMPTY_LEAF as Leaf<T>;
-    return new SortedSet(node, this.cmp);
+    return this.with(node);
   }
 
   has(key: T): boolean {
@@ -384,23 +478,24 @@ export class SortedSet<T> {
         const k = node.keys[i]!;
         return this.cmp(k, key) === 0 ? k : undefined;
       }
-      node = node.children[i]!;
+      node = kid(node, i, this.store);
     }
   }
 
   /** Calls fn for every key inside [lo, hi] in order; fn returning false stops the walk. */
   forRange(lo: Probe<T>, hi: Probe<T>, fn: (key: T) => boolean | void): void {
-    forRange(this.root, lo, hi, fn);
+    forRange(this.root, lo, hi, fn, this.store);
   }
 
   forEach(fn: (key: T) => boolean | void): void {
-    forRange(this.root, () => 0, () => 0, fn);
+    forRange(this.root, () => 0, () => 0, fn, this.store);
   }
 
   /** Number of keys inside [lo, hi], in O(log n). */
   countRange(lo: Probe<T>, hi: Probe<T>): number {
-    const below = countBelow(this.root, (k) => lo(k) < 0);
-    const upTo = countBelow(this.root, (k) => hi(k) <= 0);
+    const root = this.root;
+    const below = countBelow(root, (k) => lo(k) < 0, this.store);
+    const upTo = countBelow(root, (k) => hi(k) <= 0, this.store);
     return Math.max(0, upTo - below);
   }
 
@@ -409,16 +504,17 @@ export class SortedSet<T> {
    * O(log n) (subtree sizes), not O(skip). For paging an index with an offset.
    */
   forRangeFrom(lo: Probe<T>, hi: Probe<T>, skip: number, fn: (key: T) => boolean | void): void {
+    const root = this.root;
     if (skip <= 0) {
-      forRange(this.root, lo, hi, fn);
+      forRange(root, lo, hi, fn, this.store);
       return;
     }
-    forFrom(this.root, countBelow(this.root, (k) => lo(k) < 0) + skip, hi, fn);
+    forFrom(root, countBelow(root, (k) => lo(k) < 0, this.store) + skip, hi, fn, this.store);
   }
 
   /** A lazy walk over the keys inside [lo, hi] (see RangeCursor). */
   cursor(lo: Probe<T>, hi: Probe<T>): RangeCursor<T> {
-    return new RangeCursor(this.root, lo, hi);
+    return new RangeCursor(this.root, lo, hi, this.store);
   }
 
   first(lo: Probe<T>, hi: Probe<T>): T | undefined {
@@ -426,7 +522,7 @@ export class SortedSet<T> {
     forRange(this.root, lo, hi, (k) => {
       found = k;
       return false;
-    });
+    }, this.store);
     return found;
   }
 
@@ -442,7 +538,122 @@ export class SortedSet<T> {
     const out: T[] = [];
     forRange(this.root, lo, hi, (k) => {
       out.push(k);
-    });
+    }, this.store);
     return out;
   }
+}
+
+/** Node i of a branch, loaded (for walks outside this module, such as the query's fast scan). */
+export function childOf<T>(set: SortedSet<T>, node: Branch<T>, i: number): Node<T> {
+  return kid(node, i, set.store);
+}
+
+// ---- writing a tree as durable segments ------------------------------------------------------
+
+/** A written segment as its parent names it. */
+export interface SegmentRef<T> {
+  readonly addr: string;
+  readonly size: number;
+  /** Its largest key; undefined only for the empty tree's one empty leaf. */
+  readonly last: T | undefined;
+}
+
+/** A segment to write: a leaf's keys, or a branch's children. Answered with its address. */
+export type SegmentWrite<T> =
+  | { readonly kind: 'leaf'; readonly keys: readonly T[] }
+  | { readonly kind: 'branch'; readonly children: readonly SegmentRef<T>[] };
+
+/** Sizes of written segments: runs are cut into pieces of about TARGET, at most MAX_* each. */
+export const SEGMENT_LEAF_TARGET = 512;
+export const SEGMENT_LEAF_MAX = 1024;
+export const SEGMENT_BRANCH_TARGET = 256;
+export const SEGMENT_BRANCH_MAX = 512;
+
+function pieces<X>(xs: readonly X[], target: number, max: number): X[][] {
+  if (xs.length <= max) return [xs.slice()];
+  const n = Math.ceil(xs.length / target);
+  const out: X[][] = [];
+  for (let k = 0; k < n; k++) out.push(xs.slice(Math.floor((k * xs.length) / n), Math.floor(((k + 1) * xs.length) / n)));
+  return out;
+}
+
+const refOf = <T>(c: Child<T>): SegmentRef<T> | null =>
+  isStub(c) ? { addr: c.addr, size: c.size, last: c.last } : c.addr !== undefined ? { addr: c.addr, size: c.size, last: lastOf(c) } : null;
+
+/**
+ * Writes the nodes of `set` that are not durable yet as segments, bottom up, children before the
+ * branch that names them, and returns the root's reference. Durable subtrees (stubs, loaded
+ * nodes) are named, not rewritten: a new root shares everything that did not change. Runs of
+ * new leaves under one parent are merged and cut again into pieces of about SEGMENT_LEAF_TARGET
+ * keys, so in-memory node sizes never reach storage. A generator: it yields each segment to
+ * write and is resumed with the segment's address (the caller does the encoding and the I/O).
+ */
+export function* writeSegments<T>(set: SortedSet<T>): Generator<SegmentWrite<T>, SegmentRef<T>, string> {
+  const top = set.rootChild;
+  const done = refOf(top);
+  if (done !== null) return done;
+  const node = top as Node<T>;
+  if (node.size === 0) {
+    const addr = yield { kind: 'leaf', keys: [] };
+    return { addr, size: 0, last: undefined };
+  }
+  let refs = yield* levelRefs(node);
+  while (refs.length > 1) refs = yield* branches(refs);
+  return refs[0]!;
+}
+
+function* leaves<T>(keys: T[]): Generator<SegmentWrite<T>, SegmentRef<T>[], string> {
+  const out: SegmentRef<T>[] = [];
+  for (const piece of pieces(keys, SEGMENT_LEAF_TARGET, SEGMENT_LEAF_MAX)) {
+    const addr = yield { kind: 'leaf', keys: piece };
+    out.push({ addr, size: piece.length, last: piece[piece.length - 1] });
+  }
+  return out;
+}
+
+function* branches<T>(children: SegmentRef<T>[]): Generator<SegmentWrite<T>, SegmentRef<T>[], string> {
+  const out: SegmentRef<T>[] = [];
+  for (const piece of pieces(children, SEGMENT_BRANCH_TARGET, SEGMENT_BRANCH_MAX)) {
+    const addr = yield { kind: 'branch', children: piece };
+    let size = 0;
+    for (const c of piece) size += c.size;
+    out.push({ addr, size, last: piece[piece.length - 1]!.last });
+  }
+  return out;
+}
+
+/** The references that replace a node not yet durable, at the node's own level. */
+function* levelRefs<T>(node: Node<T>): Generator<SegmentWrite<T>, SegmentRef<T>[], string> {
+  if (node.leaf) return yield* leaves(node.keys);
+  const kids: SegmentRef<T>[] = [];
+  let run: T[] = [];
+  for (const c of node.children) {
+    const ref = refOf(c);
+    if (ref !== null) {
+      if (run.length > 0) {
+        kids.push(...(yield* leaves(run)));
+        run = [];
+      }
+      kids.push(ref);
+    } else if ((c as Node<T>).leaf) {
+      run = run.length === 0 ? (c as Leaf<T>).keys.slice() : run.concat((c as Leaf<T>).keys);
+    } else {
+      kids.push(...(yield* levelRefs(c as Node<T>)));
+    }
+  }
+  if (run.length > 0) kids.push(...(yield* leaves(run)));
+  return yield* branches(kids);
+}
+
+/** A node made from a leaf segment (loaded: immutable, never owned by an edit). */
+export function loadedLeaf<T>(addr: string, keys: T[]): Leaf<T> {
+  return { leaf: true, keys, size: keys.length, edit: null, addr };
+}
+
+/** A node made from a branch segment: its children are stubs until a walk loads them. */
+export function loadedBranch<T>(addr: string, children: readonly SegmentRef<T>[]): Branch<T> {
+  const stubs: Stub<T>[] = children.map((c) => ({ stub: true, addr: c.addr, size: c.size, last: c.last as T }));
+  const b = branchOf<T>(stubs, null);
+  b.addr = addr;
+  return b;
 }

@@ -20,6 +20,7 @@ import { addExtension, Packr } from 'msgpackr';
 import { BigDec } from './bigdec';
 import { CURRENT_ORDER, Datom, HISTORY_ORDER, INDEX_NAMES, Retraction, type IndexName } from './datom';
 import { fault, incorrect } from './errors';
+import type { TxLogEntry } from './db';
 import type { Value } from './values';
 
 /** Version of the body layout above; a reader refuses any other. */
@@ -53,7 +54,35 @@ export interface BranchSegment extends SegmentHeader {
   readonly children: readonly BranchChild[];
 }
 
+/** A leaf of the durable log: transactions ascending by t, each with its datoms. */
+export interface LogLeafSegment {
+  readonly kind: 'log-leaf';
+  readonly entries: readonly TxLogEntry[];
+}
+
+export interface LogBranchChild {
+  readonly key: string;
+  /** Transactions in the child's subtree. */
+  readonly size: number;
+  /** The child's last transaction, without its datoms (t, tx, instant: the log is probed by t and by instant). */
+  readonly last: TxLogEntry;
+}
+
+export interface LogBranchSegment {
+  readonly kind: 'log-branch';
+  readonly children: readonly LogBranchChild[];
+}
+
+/** A segment of one of the eight datom indexes. */
 export type Segment = LeafSegment | BranchSegment;
+export type LogSegment = LogLeafSegment | LogBranchSegment;
+/** Any stored segment: of a datom index or of the log. */
+export type StoredSegment = Segment | LogSegment;
+
+/** Keys of the segments a segment names (a branch's children; none for a leaf). */
+export function childKeys(s: StoredSegment): string[] {
+  return s.kind === 'branch' || s.kind === 'log-branch' ? s.children.map((c) => c.key) : [];
+}
 
 const FLAG_RETRACTED = 0;
 const FLAG_ADDED = 1;
@@ -170,7 +199,8 @@ function checkAscending(datoms: readonly Datom[], cmp: (x: Datom, y: Datom) => n
 }
 
 /** The segment's body bytes. Refuses (`incorrect`) unsorted datoms, an empty branch, bad sizes. */
-export function encodeSegmentBody(s: Segment): Uint8Array {
+export function encodeSegmentBody(s: StoredSegment): Uint8Array {
+  if (s.kind === 'log-leaf' || s.kind === 'log-branch') return encodeLogSegment(s);
   checkHeader(s);
   const cmp = orderOf(s);
   const head = { f: SEGMENT_BODY_FORMAT, k: s.kind, i: s.index, h: s.history };
@@ -189,8 +219,15 @@ export function encodeSegmentBody(s: Segment): Uint8Array {
   return packr.pack({ ...head, d: toColumns(last), c: s.children.map((c) => c.key), s: s.children.map((c) => c.size) });
 }
 
-/** The segment in `bytes`; `fault` `segment/corrupt` or `segment/unsupported-format` if it is not one. */
+/** The datom-index segment in `bytes` (see decodeStoredSegment); a log segment is `segment/corrupt` here. */
 export function decodeSegmentBody(bytes: Uint8Array): Segment {
+  const s = decodeStoredSegment(bytes);
+  if (s.kind === 'log-leaf' || s.kind === 'log-branch') throw corrupt(`a ${s.kind} segment where an index segment was expected`);
+  return s;
+}
+
+/** The segment in `bytes`; `fault` `segment/corrupt` or `segment/unsupported-format` if it is not one. */
+export function decodeStoredSegment(bytes: Uint8Array): StoredSegment {
   let x: unknown;
   try {
     x = packr.unpack(bytes);
@@ -204,6 +241,7 @@ export function decodeSegmentBody(bytes: Uint8Array): Segment {
     throw fault('segment/unsupported-format',
       `index segment body format ${String(b['f'])} is not supported (this node reads format ${SEGMENT_BODY_FORMAT})`);
   }
+  if (b['k'] === 'log-leaf' || b['k'] === 'log-branch') return decodeLogSegment(b);
   const index = b['i'] as IndexName;
   if (!INDEX_NAMES.includes(index) || typeof b['h'] !== 'boolean') throw corrupt('bad index or history flag');
   const history = b['h'];
@@ -217,4 +255,68 @@ export function decodeSegmentBody(bytes: Uint8Array): Segment {
   }
   const children = keys.map((key: string, i): BranchChild => ({ key, size: sizes[i]!, last: datoms[i]! }));
   return { kind: 'branch', index, history, children };
+}
+
+function checkLogAscending(ts: readonly number[], what: string): void {
+  for (let i = 0; i < ts.length; i++) {
+    if (!Number.isSafeInteger(ts[i]) || ts[i]! < 1 || (i > 0 && ts[i - 1]! >= ts[i]!)) {
+      throw incorrect('segment/unsorted', `${what} are not positive and strictly ascending by t at position ${i}`, { position: i });
+    }
+  }
+}
+
+/**
+ * Log segments: `{ f, k: 'log-leaf', t, x: instants, n: datoms per transaction, d: columns }` or
+ * `{ f, k: 'log-branch', t, x, c: child keys, s: sizes }` (t and x: each child's last transaction).
+ */
+function encodeLogSegment(s: LogLeafSegment | LogBranchSegment): Uint8Array {
+  if (s.kind === 'log-leaf') {
+    const ts = s.entries.map((e) => e.t);
+    checkLogAscending(ts, 'log entries');
+    const all: Datom[] = [];
+    for (const e of s.entries) for (const d of e.data) all.push(d);
+    return packr.pack({ f: SEGMENT_BODY_FORMAT, k: s.kind, t: ts, x: s.entries.map((e) => e.instant), n: s.entries.map((e) => e.data.length), d: toColumns(all) });
+  }
+  if (s.children.length === 0) throw incorrect('segment/invalid', 'a branch segment needs at least one child');
+  for (const c of s.children) {
+    if (typeof c.key !== 'string' || c.key.length === 0 || !Number.isSafeInteger(c.size) || c.size < 1) {
+      throw incorrect('segment/invalid', `branch child ${JSON.stringify(c.key)} needs a key and a positive size, got ${c.size}`);
+    }
+  }
+  const ts = s.children.map((c) => c.last.t);
+  checkLogAscending(ts, 'log branch separators');
+  return packr.pack({ f: SEGMENT_BODY_FORMAT, k: s.kind, t: ts, x: s.children.map((c) => c.last.instant), c: s.children.map((c) => c.key), s: s.children.map((c) => c.size) });
+}
+
+const TX_BASE = 2 ** 29; // datom.ts TX0: a transaction's entity id is TX0 + t
+
+function decodeLogSegment(b: Record<string, unknown>): LogLeafSegment | LogBranchSegment {
+  const ts = b['t'];
+  const xs = b['x'];
+  const n = Array.isArray(ts) ? ts.length : -1;
+  if (!isIntArray(ts, n) || !isIntArray(xs, n)) throw corrupt('log segment t and instant columns disagree');
+  if (b['k'] === 'log-leaf') {
+    const counts = b['n'];
+    if (!isIntArray(counts, n)) throw corrupt('log segment datom counts disagree');
+    const all = fromColumns(b['d']);
+    let at = 0;
+    const entries: TxLogEntry[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = counts[i]!;
+      if (c < 0 || at + c > all.length) throw corrupt('log segment datom counts exceed its datoms');
+      entries[i] = { t: ts[i]!, tx: TX_BASE + ts[i]!, instant: xs[i]!, data: all.slice(at, at + c) };
+      at += c;
+    }
+    if (at !== all.length) throw corrupt('log segment has datoms no transaction counts');
+    return { kind: 'log-leaf', entries };
+  }
+  const keys = b['c'];
+  const sizes = b['s'];
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string') || keys.length !== n || !isIntArray(sizes, n)) {
+    throw corrupt('log branch children, sizes and separators disagree');
+  }
+  return {
+    kind: 'log-branch',
+    children: keys.map((key: string, i): LogBranchChild => ({ key, size: sizes[i]!, last: { t: ts[i]!, tx: TX_BASE + ts[i]!, instant: xs[i]!, data: [] } })),
+  };
 }

@@ -4,29 +4,23 @@
  * `Db.forDatoms` builds probe closures for every call; a query joining thousands of rows by
  * per-entity lookups pays for them on every row. For an unfiltered database value, `walk`
  * descends the B+tree of the current index directly with inline comparisons and no allocation.
- * It reads the tree's node shape ({ leaf, keys, children }), guarded at runtime: when the shape
- * is not what it expects, or the value is filtered (asOf, since, history), it falls back to
- * `Db.forDatoms`, which is always correct.
+ * It reads the tree's nodes (btree.ts exports their shape) and loads durable children through
+ * the tree's store; a filtered value (asOf, since, history) goes through `Db.forDatoms`.
  */
+import { childOf, type Node as BtreeNode, type SortedSet } from '../btree';
 import type { Db } from '../db';
 import type { Datom, IndexName } from '../datom';
 import { compareStrings, compareValues, type Value } from '../values';
 
-interface Node {
-  readonly leaf: boolean;
-  readonly keys: Datom[];
-  readonly children?: Node[];
-}
+type Node = BtreeNode<Datom>;
 
-const rootCache = new WeakMap<object, Node | null>();
+const rootCache = new WeakMap<SortedSet<Datom>, Node>();
 
-function rootOf(db: Db, index: IndexName): Node | null {
-  const set = db.state.current[index] as unknown as object;
+function rootOf(db: Db, index: IndexName): Node {
+  const set = db.state.current[index];
   let r = rootCache.get(set);
   if (r === undefined) {
-    const x = (set as { root?: unknown }).root as Node | undefined;
-    r = x !== undefined && x !== null && typeof x === 'object' && Array.isArray(x.keys) && typeof x.leaf === 'boolean' && (x.leaf || Array.isArray(x.children))
-      ? x : null;
+    r = set.root;
     rootCache.set(set, r);
   }
   return r;
@@ -77,7 +71,7 @@ function cmpPrefix(index: number, d: Datom, n: number, c0: unknown, c1: unknown,
 
 const INDEX_NO: Record<IndexName, number> = { eavt: 0, aevt: 1, avet: 2, vaet: 3 };
 
-function walkNode(node: Node, ix: number, n: number, c0: unknown, c1: unknown, c2: unknown, fn: (d: Datom) => boolean | void): boolean {
+function walkNode(set: SortedSet<Datom>, node: Node, ix: number, n: number, c0: unknown, c1: unknown, c2: unknown, fn: (d: Datom) => boolean | void): boolean {
   const keys = node.keys;
   let lo = 0;
   let hi = keys.length;
@@ -94,8 +88,12 @@ function walkNode(node: Node, ix: number, n: number, c0: unknown, c1: unknown, c
     }
     return true;
   }
-  const ch = node.children!;
-  for (let i = lo; i < keys.length; i++) if (!walkNode(ch[i]!, ix, n, c0, c1, c2, fn)) return false;
+  const ch = node.children;
+  for (let i = lo; i < keys.length; i++) {
+    const c = ch[i]!;
+    // A durable child (a stub) is loaded through the tree's store.
+    if (!walkNode(set, 'stub' in c ? childOf(set, node, i) : c, ix, n, c0, c1, c2, fn)) return false;
+  }
   return true;
 }
 
@@ -107,10 +105,9 @@ function walkNode(node: Node, ix: number, n: number, c0: unknown, c1: unknown, c
 export function walk(db: Db, index: IndexName, c0: unknown, c1: unknown, c2: unknown, tx: unknown, fn: (d: Datom) => boolean | void): void {
   const n = c0 === undefined ? 0 : c1 === undefined ? 1 : c2 === undefined ? 2 : 3;
   const gapped = (n < 1 && c1 !== undefined) || (n < 2 && c2 !== undefined);
-  const root = n === 0 || gapped || tx !== undefined || db.isFiltered ? null : rootOf(db, index);
-  if (root === null) {
+  if (n === 0 || gapped || tx !== undefined || db.isFiltered) {
     db.forDatoms(index, c0, c1, c2, tx, fn);
     return;
   }
-  walkNode(root, INDEX_NO[index], n, c0, c1, c2, fn);
+  walkNode(db.state.current[index], rootOf(db, index), INDEX_NO[index], n, c0, c1, c2, fn);
 }

@@ -3,8 +3,9 @@
  *
  *   pk `index-root`  sk <database id>  { t: N (indexedT), root: S (JSON of the record below) }
  *
- * A root names the root segment of each durable index — the current EAVT, AEVT, AVET and VAET
- * and the history in the same four orders — built from the log up to and including `indexedT`.
+ * A root names the root segment of each durable index — the current EAVT, AEVT, AVET and VAET,
+ * the history in the same four orders, and the log — built from the log up to and including
+ * `indexedT`, with each tree's size and what a value carries besides its trees (maxEid, lastInstant).
  * A database value is that root plus the log after `indexedT`.
  *
  * A root only moves forward: `advance` is one conditional PutItem that succeeds only when no root
@@ -23,6 +24,11 @@ import { tableNames, type TableNames } from './tables';
 export const INDEX_ROOT_PK = 'index-root';
 
 export type IndexRootKeys = Readonly<Record<IndexName, string>>;
+export interface IndexRootSizes {
+  readonly current: Readonly<Record<IndexName, number>>;
+  readonly history: Readonly<Record<IndexName, number>>;
+  readonly log: number;
+}
 
 export interface IndexRoot {
   /** The database id (the log partition), not its name: a recreated database starts afresh. */
@@ -35,6 +41,13 @@ export interface IndexRoot {
   readonly current: IndexRootKeys;
   /** Root segment keys of the history indexes (Retraction records, history order). */
   readonly history: IndexRootKeys;
+  /** Root segment key of the durable log (transactions t ≤ indexedT with their datoms). */
+  readonly log: string;
+  /** Keys (datoms, records, transactions) in each tree: the trees' sizes before anything is loaded. */
+  readonly sizes: IndexRootSizes;
+  /** The database value's highest entity id and latest transaction instant at indexedT. */
+  readonly maxEid: number;
+  readonly lastInstant: number;
   /** Datoms in the current EAVT index and history records (for stats; not trusted for reads). */
   readonly datoms: number;
   readonly historyRecords: number;
@@ -80,6 +93,15 @@ export function checkIndexRoot(r: IndexRoot): void {
   }
   checkKeys('current', r.current);
   checkKeys('history', r.history);
+  if (!isSegmentKey(r.log)) throw incorrect('index/invalid-root', `index root log must be a segment key (64 hex digits), got ${JSON.stringify(r.log)}`, { index: 'log' });
+  const sizes = r.sizes as IndexRootSizes | undefined;
+  if (sizes === null || typeof sizes !== 'object' || !isCount(sizes.log)
+    || !INDEX_NAMES.every((i) => isCount(sizes.current?.[i]) && isCount(sizes.history?.[i]))) {
+    throw incorrect('index/invalid-root', 'index root sizes must give a count for every tree (current, history, log)');
+  }
+  if (!isCount(r.maxEid) || !isCount(r.lastInstant)) {
+    throw incorrect('index/invalid-root', `index root maxEid and lastInstant must be counts, got ${String(r.maxEid)}, ${String(r.lastInstant)}`);
+  }
   if (!isCount(r.datoms) || !isCount(r.historyRecords)) {
     throw incorrect('index/invalid-root', `index root datoms and historyRecords must be counts, got ${String(r.datoms)}, ${String(r.historyRecords)}`);
   }
@@ -89,6 +111,7 @@ export function checkIndexRoot(r: IndexRoot): void {
 }
 
 const pickKeys = (k: IndexRootKeys): IndexRootKeys => ({ eavt: k.eavt, aevt: k.aevt, avet: k.avet, vaet: k.vaet });
+const pickSizes = (k: Readonly<Record<IndexName, number>>): Record<IndexName, number> => ({ eavt: k.eavt, aevt: k.aevt, avet: k.avet, vaet: k.vaet });
 
 function fromItem(db: string, item: Record<string, AttributeValue>): IndexRoot {
   let r: IndexRoot;
@@ -131,7 +154,10 @@ export class IndexRootStore {
    */
   async advance(root: IndexRoot): Promise<AdvanceResult> {
     checkIndexRoot(root);
-    const clean: IndexRoot = { ...root, current: pickKeys(root.current), history: pickKeys(root.history) };
+    const clean: IndexRoot = {
+      ...root, current: pickKeys(root.current), history: pickKeys(root.history),
+      sizes: { current: pickSizes(root.sizes.current), history: pickSizes(root.sizes.history), log: root.sizes.log },
+    };
     const { db, indexedT, ...rest } = clean;
     try {
       await this.client.send(new PutItemCommand({

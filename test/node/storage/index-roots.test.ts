@@ -15,6 +15,9 @@ const keys = (tag: string): IndexRoot['current'] =>
 function root(db: string, indexedT: number, tag = `t${indexedT}`): IndexRoot {
   return {
     db, indexedT, format: SEGMENT_FORMAT, current: keys(tag), history: keys(`${tag}h`),
+    log: key(`${tag}l`),
+    sizes: { current: { eavt: 10, aevt: 10, avet: 10, vaet: 1 }, history: { eavt: 1, aevt: 1, avet: 1, vaet: 0 }, log: indexedT },
+    maxEid: 1000 + indexedT, lastInstant: indexedT,
     datoms: indexedT * 10, historyRecords: indexedT, createdAt: new Date(0).toISOString(), writtenBy: tag,
   };
 }
