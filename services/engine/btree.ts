@@ -229,12 +229,13 @@ function removeFrom<T>(node: Node<T>, key: T, cmp: Comparator<T>, edit: Edit | n
   }
   target.children[i] = child;
   target.keys[i] = child.keys[child.keys.length - 1]!;
-  // Keep leaves from thinning out under many removals: merge a small child into a neighbour.
-  if (child.keys.length < MIN && target.children.length > 1) {
-    const j = i > 0 ? i - 1 : i + 1;
+  // Keep leaves from thinning out under many removals: merge a small child into a neighbour
+  // (one in memory: a durable neighbour is not loaded for it, the segment writer repacks runs).
+  const j = i > 0 ? i - 1 : i + 1;
+  if (child.keys.length < MIN && target.children.length > 1 && !isStub(target.children[j]!)) {
     const l = Math.min(i, j);
-    const left = kid(target, l, store);
-    const right = kid(target, l + 1, store);
+    const left = target.children[l] as Node<T>;
+    const right = target.children[l + 1] as Node<T>;
     if (left.keys.length + right.keys.length <= MAX && left.leaf === right.leaf) {
       const merged: Node<T> = left.leaf
         ? leafOf(left.keys.concat(right.keys), edit)
@@ -389,9 +390,10 @@ export class SortedSet<T> {
   }
 
   /** A tree restored from its durable root segment: nothing is loaded until a walk needs it. */
-  static durable<T>(root: { addr: string; size: number; last: T | undefined }, cmp: Comparator<T>, store: NodeStore<T>): SortedSet<T> {
-    if (root.size === 0 || root.last === undefined) return new SortedSet<T>(EMPTY_LEAF as Leaf<T>, cmp, store);
-    return new SortedSet<T>({ stub: true, addr: root.addr, size: root.size, last: root.last }, cmp, store);
+  static durable<T>(root: { addr: string; size: number }, cmp: Comparator<T>, store: NodeStore<T>): SortedSet<T> {
+    if (root.size === 0) return new SortedSet<T>(EMPTY_LEAF as Leaf<T>, cmp, store);
+    // A root's largest key is never read: only a parent's separators are.
+    return new SortedSet<T>({ stub: true, addr: root.addr, size: root.size, last: undefined as T }, cmp, store);
   }
 
   /** Builds a set from keys already sorted by cmp and free of duplicates. */
@@ -479,6 +481,30 @@ export class SortedSet<T> {
         return this.cmp(k, key) === 0 ? k : undefined;
       }
       node = kid(node, i, this.store);
+    }
+  }
+
+  /**
+   * Adds to `out` the address of the first unloaded segment on the path to where `key` is or
+   * would be inserted (the path an insert, a remove or a get walks), if there is one.
+   */
+  missing(key: T, out: Set<string>): void {
+    let c: Child<T> = this.top;
+    for (;;) {
+      let node: Node<T>;
+      if (isStub(c)) {
+        const n = this.store?.load(c.addr);
+        if (n === undefined) {
+          out.add(c.addr);
+          return;
+        }
+        node = n;
+      } else node = c;
+      if (node.leaf) return;
+      let i = lowerIndex(node.keys, key, this.cmp);
+      if (i === node.keys.length) i--;
+      if (i < 0) return;
+      c = node.children[i]!;
     }
   }
 
