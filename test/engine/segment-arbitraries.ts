@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { BigDec } from '../../services/engine/bigdec';
 import { CURRENT_ORDER, Datom, HISTORY_ORDER, INDEX_NAMES, Retraction, TX0 } from '../../services/engine/datom';
-import type { Segment } from '../../services/engine/segment';
+import type { Segment, StoredSegment } from '../../services/engine/segment';
 import type { Value } from '../../services/engine/values';
 
 const scalar: fc.Arbitrary<Value> = fc.oneof(
@@ -77,7 +77,8 @@ export function datomsIdentical(x: Datom, y: Datom): boolean {
     && (!(x instanceof Retraction) || x.assertTx === (y as Retraction).assertTx);
 }
 
-export function segmentsIdentical(x: Segment, y: Segment): boolean {
+export function segmentsIdentical(x: StoredSegment, y: Segment): boolean {
+  if (x.kind === 'log-leaf' || x.kind === 'log-branch') return false;
   if (x.kind !== y.kind || x.index !== y.index || x.history !== y.history) return false;
   if (x.kind === 'leaf' && y.kind === 'leaf') {
     return x.datoms.length === y.datoms.length && x.datoms.every((d, i) => datomsIdentical(d, y.datoms[i]!));

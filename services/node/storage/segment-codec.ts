@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { brotliCompressSync, brotliDecompressSync, constants as zlib } from 'node:zlib';
-import { decodeSegmentBody, encodeSegmentBody, type Segment, fault } from '../../engine';
+import { decodeStoredSegment, encodeSegmentBody, type StoredSegment, fault } from '../../engine';
 
 export const SEGMENT_FORMAT = 1;
 export const COMPRESSION_BROTLI = 2;
@@ -41,7 +41,7 @@ export function isSegmentKey(key: unknown): key is string {
   return typeof key === 'string' && KEY_RE.test(key);
 }
 
-export function encodeSegment(s: Segment): EncodedSegment {
+export function encodeSegment(s: StoredSegment): EncodedSegment {
   const raw = encodeSegmentBody(s);
   const body = brotliCompressSync(raw, {
     params: { [zlib.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [zlib.BROTLI_PARAM_SIZE_HINT]: raw.byteLength },
@@ -59,7 +59,7 @@ export function encodeSegment(s: Segment): EncodedSegment {
  * otherwise: the object is damaged or misnamed). Unknown formats and codecs are `fault`
  * `segment/unsupported-format`; anything else undecodable is `fault` `segment/corrupt`.
  */
-export function decodeSegment(bytes: Uint8Array, key?: string): Segment {
+export function decodeSegment(bytes: Uint8Array, key?: string): StoredSegment {
   if (key !== undefined && segmentKey(bytes) !== key) {
     throw fault('segment/key-mismatch', `segment ${key} does not hash to its key (damaged or misnamed object)`, { key });
   }
@@ -77,5 +77,5 @@ export function decodeSegment(bytes: Uint8Array, key?: string): Segment {
   } catch (e) {
     throw fault('segment/corrupt', `corrupt index segment: ${(e as Error).message}`, { key });
   }
-  return decodeSegmentBody(body);
+  return decodeStoredSegment(body);
 }

@@ -22,7 +22,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { DatalithError, incorrect, unavailable, type Segment } from '../../engine';
+import { DatalithError, incorrect, unavailable, type StoredSegment as AnySegment } from '../../engine';
 import { errorName, storageError } from './errors';
 import { decodeSegment, encodeSegment, isSegmentKey, type EncodedSegment } from './segment-codec';
 
@@ -84,7 +84,7 @@ export class SegmentStore {
   }
 
   /** Encode `segment` and store it; returns its key. */
-  async putSegment(db: string, segment: Segment): Promise<string> {
+  async putSegment(db: string, segment: AnySegment): Promise<string> {
     const encoded = encodeSegment(segment);
     await this.put(db, encoded);
     return encoded.key;
@@ -105,7 +105,12 @@ export class SegmentStore {
   }
 
   /** The segment, or undefined if no object has this key. `fault` if the object is damaged. */
-  async get(db: string, key: string): Promise<Segment | undefined> {
+  async get(db: string, key: string): Promise<AnySegment | undefined> {
+    return (await this.getWithSize(db, key))?.segment;
+  }
+
+  /** `get`, with the stored size of the object (for the cache's accounting). */
+  async getWithSize(db: string, key: string): Promise<{ segment: AnySegment; bytes: number } | undefined> {
     checkDb(db);
     checkKey(key);
     const bytes = await this.call('GetObject', { db, key }, async (abortSignal) => {
@@ -118,7 +123,7 @@ export class SegmentStore {
         throw e;
       }
     });
-    return bytes === undefined ? undefined : decodeSegment(bytes, key);
+    return bytes === undefined ? undefined : { segment: decodeSegment(bytes, key), bytes: bytes.byteLength };
   }
 
   /** Every stored segment of `db`, by key (for garbage collection). */
