@@ -110,6 +110,10 @@ export interface DbStats {
   readonly datoms: number;
   readonly attrs: Record<string, { count: number }>;
   readonly t: number;
+  /** The t the durable index covers (0: none yet, or an in-memory database). From a node only. */
+  readonly indexedT?: number;
+  /** Datoms logged after indexedT, held in memory by the node (docs/indexing.md). From a node only. */
+  readonly tailDatoms?: number;
 }
 
 export type TimePoint = number | Date;

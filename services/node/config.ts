@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { DatalithError, describeValue } from '../engine';
 import { DEFAULT_STORAGE_CONNECT_TIMEOUT_MS, DEFAULT_STORAGE_REQUEST_TIMEOUT_MS } from './storage/dynamo-client';
+import { DEFAULT_INDEX_THRESHOLD_DATOMS, TAIL_MAX_FACTOR, defaultCacheSizeMb } from './indexing/durable';
 
 /** Default for `keyCacheTtlMs` (services/node/keys.ts). */
 export const DEFAULT_KEY_CACHE_TTL_MS = 5_000;
@@ -95,6 +96,15 @@ export interface NodeConfig {
   readonly queryWorkers: number;
   /** Heap limit of each query worker (MB). */
   readonly queryWorkerMemoryMb: number;
+  /**
+   * Memory for loaded index segments (MB), shared by the node's event loop and its query workers
+   * (each gets an equal part); default a quarter of the machine's memory, 64 MB to 1 GB.
+   */
+  readonly cacheSizeMb: number;
+  /** Datoms logged after the durable index that start an indexing job (docs/indexing.md). */
+  readonly indexThresholdDatoms: number;
+  /** Datoms logged after the durable index above which transactions get `busy` (0: never). */
+  readonly tailMaxDatoms: number;
 }
 
 export type NodeConfigInput = Partial<Omit<NodeConfig, 'limits'>> & {
@@ -135,6 +145,9 @@ export function nodeConfig(input: NodeConfigInput): NodeConfig {
     keyCacheTtlMs: input.keyCacheTtlMs ?? DEFAULT_KEY_CACHE_TTL_MS,
     queryWorkers: input.queryWorkers ?? defaultQueryWorkers(),
     queryWorkerMemoryMb: input.queryWorkerMemoryMb ?? DEFAULT_QUERY_WORKER_MEMORY_MB,
+    cacheSizeMb: input.cacheSizeMb ?? defaultCacheSizeMb(),
+    indexThresholdDatoms: input.indexThresholdDatoms ?? DEFAULT_INDEX_THRESHOLD_DATOMS,
+    tailMaxDatoms: input.tailMaxDatoms ?? TAIL_MAX_FACTOR * (input.indexThresholdDatoms ?? DEFAULT_INDEX_THRESHOLD_DATOMS),
   };
 }
 
@@ -239,6 +252,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
     keyCacheTtlMs: intFrom(env, 'DATALITH_KEY_CACHE_TTL_MS', 0, 60_000),
     queryWorkers: intFrom(env, 'DATALITH_QUERY_WORKERS', 0, 64),
     queryWorkerMemoryMb: intFrom(env, 'DATALITH_QUERY_WORKER_MEMORY_MB', 64, 1024 * 1024),
+    cacheSizeMb: intFrom(env, 'DATALITH_CACHE_SIZE_MB', 1, 1024 * 1024),
+    indexThresholdDatoms: intFrom(env, 'DATALITH_INDEX_THRESHOLD_DATOMS', 1, 1_000_000_000),
+    tailMaxDatoms: intFrom(env, 'DATALITH_TAIL_MAX_DATOMS', 0, 1_000_000_000),
   };
   // Drop undefined fields so nodeConfig's defaults apply.
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as NodeConfigInput;

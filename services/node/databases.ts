@@ -7,6 +7,7 @@ import type { CatalogStore, DatabaseRecord } from './storage';
 import type { LogStore } from './log';
 import { DatabaseHost, DELETED_CODE } from './log/transactor';
 import type { TransactorObserver } from './metrics';
+import type { Indexing } from './indexing/durable';
 
 export class Databases {
   private readonly hosts = new Map<string, Promise<DatabaseHost>>();
@@ -20,6 +21,8 @@ export class Databases {
   constructor(
     private readonly catalog: CatalogStore,
     private readonly log: LogStore,
+    /** Durable index segments: hosts start from their database's root and index their tail. */
+    readonly indexing: Indexing | null = null,
   ) {}
 
   async create(name: string): Promise<DatabaseRecord & { created: boolean }> {
@@ -92,8 +95,11 @@ export class Databases {
   private async load(name: string): Promise<DatabaseHost> {
     const rec = await this.catalog.getDatabase(name);
     if (!rec) throw notFound('db.error/db-not-found', `Database ${name} does not exist`, { dbName: name });
-    const host = new DatabaseHost(name, rec.id, this.log);
+    const durability = this.indexing?.durabilityFor(rec.id);
+    const host = new DatabaseHost(name, rec.id, this.log, durability ? { durability } : {});
     host.onAdvance = (t) => this.onAdvance?.(name, t);
+    // From the durable root when there is one: only the log after it is read.
+    await host.open();
     await host.catchUp();
     // Loading replays the whole log: that is not lag. Observe from here on.
     host.observer = this.observer;

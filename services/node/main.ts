@@ -18,7 +18,9 @@ import { NodeLifecycle } from './http/lifecycle';
 import { createAppServer } from './http/server';
 import { KeyStore } from './keys';
 import { QueryWorkerPool } from './reads/query-workers';
-import { CatalogStore, createS3Client, createStorageClient, DEFAULT_SEGMENT_BUCKET, ensureTables, SegmentStore, tableNames } from './storage';
+import { CatalogStore, createS3Client, createStorageClient, DEFAULT_SEGMENT_BUCKET, ensureTables, IndexRootStore, SegmentStore, tableNames } from './storage';
+import { Indexing } from './indexing/durable';
+import { SegmentCache } from './indexing/segment-cache';
 import { LogStore } from './log';
 import type { ClusterNode } from './http/routes/context';
 import { Cluster } from './cluster/cluster';
@@ -78,7 +80,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
   try {
     if (config.createTables) await ensureTables(dynamo, names);
     // A missing or unreachable segment bucket fails the start, as missing tables do (/health
-    // never asks storage). The nodes do not read segments yet (issue 13's next step).
+    // never asks storage).
     if (segments !== undefined) await (config.createTables ? segments.ensureBucket() : segments.checkBucket());
     adminKey = config.adminKey ?? await readSecretString(config.adminKeySecretArn!, { credentials: dynamo.config.credentials });
   } catch (e) {
@@ -86,7 +88,19 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     throw e;
   }
   const catalog = new CatalogStore(dynamo, names);
-  const databases = new Databases(catalog, new LogStore(dynamo, names));
+  // The segment cache is shared out equally between the event loop and the query workers.
+  const cacheShareMb = config.cacheSizeMb / (1 + config.queryWorkers);
+  const indexing = segments === undefined ? null : new Indexing({
+    segments,
+    roots: new IndexRootStore(dynamo, names),
+    cache: new SegmentCache(cacheShareMb * 1024 * 1024),
+    thresholdDatoms: config.indexThresholdDatoms,
+    tailMaxDatoms: config.tailMaxDatoms,
+    index: true,
+    nodeId: config.nodeId,
+    logger,
+  });
+  const databases = new Databases(catalog, new LogStore(dynamo, names), indexing);
   const keys = new KeyStore(catalog, {
     cacheTtlMs: config.keyCacheTtlMs,
     ...(options.keyCacheClock !== undefined ? { now: options.keyCacheClock } : {}),
@@ -105,6 +119,14 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
         storageRequestTimeoutMs: config.storageRequestTimeoutMs,
         catalogTable: names.catalogTable,
         logTable: names.logTable,
+        ...(segments !== undefined ? {
+          segments: {
+            ...(config.s3Endpoint !== undefined ? { s3Endpoint: config.s3Endpoint } : {}),
+            bucket: segments.bucket,
+            cacheSizeMb: cacheShareMb,
+            indexThresholdDatoms: config.indexThresholdDatoms,
+          },
+        } : {}),
       },
     })
     : undefined;

@@ -8,6 +8,7 @@ import { incorrect, pullManySelector, pullSelector, q as engineQ, toWire, txForm
 import type { HttpLimits } from '../config';
 import type { Databases } from '../databases';
 import { DbValues, type DbSpec } from '../reads/db-values';
+import { withSegments } from '../indexing/segment-cache';
 import { checkRows, encodeSpec, runReadJob, type JobDbInput, type JobInput, type ReadJob } from '../reads/query-job';
 import type { QueryWorkerPool } from '../reads/query-workers';
 import { yieldToEventLoop } from '../event-loop';
@@ -76,13 +77,13 @@ export class NodeOperations {
    * deleted and created again under the same name gets a new one); a basis the caller saw in
    * another incarnation (`dbId` differs) is ignored rather than waited for.
    */
-  async describeDatabase(name: string, basisT?: number, dbId?: string): Promise<{ name: string; id: string; t: number; preferredNode: string }> {
+  async describeDatabase(name: string, basisT?: number, dbId?: string): Promise<{ name: string; id: string; t: number; preferredNode: string; indexedT: number; tailDatoms: number }> {
     const { host, latest } = await this.databases.withHost(name, async (h) => ({
       host: h,
       latest: await h.awaitBasis(dbId !== undefined && dbId !== h.dbId ? undefined : basisT),
     }));
     const preferredNode = this.opts.preferredNodeFor ? await this.opts.preferredNodeFor(name) : this.opts.nodeId;
-    return { name, id: host.dbId, t: latest.t, preferredNode };
+    return { name, id: host.dbId, t: latest.t, preferredNode, indexedT: host.indexedT, tailDatoms: host.tailDatoms };
   }
 
   /** Whether the database is loaded on this node; starts loading it when not (services/node/databases.ts). */
@@ -115,11 +116,13 @@ export class NodeOperations {
 
   /** Runs a query; `inputs` are all of its inputs, database values first as the query names them. */
   async q(query: unknown, inputs: readonly QueryInput[], opts: QueryOptions): Promise<unknown> {
-    const timeout = this.queryTimeout(opts.timeout);
-    const engineInputs = await Promise.all(
-      inputs.map(async (x) => ('db' in x ? (await this.values.resolve(x.db.name, x.db.spec)).db : x.value)),
-    );
-    return engineQ(query, engineInputs, { timeout, offset: opts.offset, limit: opts.limit });
+    return withSegments(async () => {
+      const timeout = this.queryTimeout(opts.timeout);
+      const engineInputs = await Promise.all(
+        inputs.map(async (x) => ('db' in x ? (await this.values.resolve(x.db.name, x.db.spec)).db : x.value)),
+      );
+      return engineQ(query, engineInputs, { timeout, offset: opts.offset, limit: opts.limit });
+    });
   }
 
   /**
@@ -163,7 +166,7 @@ export class NodeOperations {
   /** The node's own view of a database for a job: it exists, which creation it is, how far it is. */
   private async jobDb(name: string, spec: DbSpec): Promise<JobDbInput> {
     const host = await this.databases.host(name);
-    return { name, dbId: host.dbId, minT: host.db.t, spec: encodeSpec(spec) };
+    return { name, dbId: host.dbId, minT: host.db.t, spec: encodeSpec(spec), indexedT: host.indexedT, tailDatoms: host.tailDatoms };
   }
 
   /**
@@ -194,26 +197,34 @@ export class NodeOperations {
   }
 
   async pull(name: string, spec: DbSpec, selector: unknown, eid: unknown): Promise<unknown> {
-    const { db } = await this.values.resolve(name, spec);
-    return pullSelector(db, selector, eid);
+    return withSegments(async () => {
+      const { db } = await this.values.resolve(name, spec);
+      return pullSelector(db, selector, eid);
+    });
   }
 
   async pullMany(name: string, spec: DbSpec, selector: unknown, eids: unknown): Promise<unknown> {
-    const { db } = await this.values.resolve(name, spec);
-    if (!Array.isArray(eids)) throw incorrect('pull/invalid-eids', 'pullMany expects an array of entity identifiers');
-    checkRows(eids.length, this.opts.limits.maxResultRows, 'pull/too-many-eids', 'pull fewer entities per call');
-    return pullManySelector(db, selector, eids);
+    return withSegments(async () => {
+      const { db } = await this.values.resolve(name, spec);
+      if (!Array.isArray(eids)) throw incorrect('pull/invalid-eids', 'pullMany expects an array of entity identifiers');
+      checkRows(eids.length, this.opts.limits.maxResultRows, 'pull/too-many-eids', 'pull fewer entities per call');
+      return pullManySelector(db, selector, eids);
+    });
   }
 
   /** The datoms of an index (a page of them with `page`), refused above the row limit. */
   async datoms(name: string, spec: DbSpec, index: unknown, components: readonly unknown[], page: api.PageArgs = {}): Promise<api.PublicDatom[]> {
-    const { db } = await this.values.resolve(name, spec);
-    return this.capRows(api.datoms(db, index, components, this.opts.limits.maxResultRows, page), 'give more components to narrow the datoms, or page them with offset and limit');
+    return withSegments(async () => {
+      const { db } = await this.values.resolve(name, spec);
+      return this.capRows(api.datoms(db, index, components, this.opts.limits.maxResultRows, page), 'give more components to narrow the datoms, or page them with offset and limit');
+    });
   }
 
   async indexRange(name: string, spec: DbSpec, attr: unknown, start: unknown, end: unknown, page: api.PageArgs = {}): Promise<api.PublicDatom[]> {
-    const { db } = await this.values.resolve(name, spec);
-    return this.capRows(api.indexRange(db, attr, start, end, this.opts.limits.maxResultRows, page), 'narrow the range with start and end, or page it with offset and limit');
+    return withSegments(async () => {
+      const { db } = await this.values.resolve(name, spec);
+      return this.capRows(api.indexRange(db, attr, start, end, this.opts.limits.maxResultRows, page), 'narrow the range with start and end, or page it with offset and limit');
+    });
   }
 
   /**
@@ -223,13 +234,15 @@ export class NodeOperations {
    * read). `basisT` in the answer is the t of the log read, for an iteration to pin.
    */
   async txRange(name: string, basisT: number | undefined, start: unknown, end: unknown, page: { offset?: unknown; limit?: unknown; asOfT?: number | undefined } = {}): Promise<{ txs: Array<{ t: number; data: api.PublicDatom[] }>; basisT: number }> {
-    const asOfT = page.asOfT;
-    const { latest } = await this.values.latest(name, asOfT === undefined ? basisT : Math.max(basisT ?? 0, asOfT));
-    const txs = api.txRange(latest, start as number | Date | null | undefined, end as number | Date | null | undefined, { offset: page.offset, limit: page.limit, maxT: asOfT });
-    let rows = 0;
-    for (const tx of txs) rows += tx.data.length;
-    checkRows(rows, this.opts.limits.maxResultRows, 'datoms/result-too-large', 'narrow the range with start and end, or page it with limit (transactions per answer)');
-    return { txs, basisT: asOfT ?? latest.t };
+    return withSegments(async () => {
+      const asOfT = page.asOfT;
+      const { latest } = await this.values.latest(name, asOfT === undefined ? basisT : Math.max(basisT ?? 0, asOfT));
+      const txs = api.txRange(latest, start as number | Date | null | undefined, end as number | Date | null | undefined, { offset: page.offset, limit: page.limit, maxT: asOfT });
+      let rows = 0;
+      for (const tx of txs) rows += tx.data.length;
+      checkRows(rows, this.opts.limits.maxResultRows, 'datoms/result-too-large', 'narrow the range with start and end, or page it with limit (transactions per answer)');
+      return { txs, basisT: asOfT ?? latest.t };
+    });
   }
 
   /**

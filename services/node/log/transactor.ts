@@ -9,7 +9,12 @@
  * A caller is answered only after its entry is durably written.
  */
 import { randomUUID } from 'node:crypto';
-import { Datom, Db, emptyDb, busy, DatalithError, incorrect, isDatalithError, notFound, unavailable, findTxId, transact, transactSteps, type TxReport, Replay, checkClientTxId, RESERVED_TX_ID_PREFIX, SYS } from '../../engine';
+import {
+  Datom, Db, emptyDb, busy, DatalithError, incorrect, isDatalithError, notFound, unavailable, findTxId, transact, transactSteps,
+  type TxReport, Replay, checkClientTxId, RESERVED_TX_ID_PREFIX, SYS, SegmentMiss, missingForApply, restoreState, type DbState,
+} from '../../engine';
+import { withSegments, type DatabaseSegments } from '../indexing/segment-cache';
+import type { DurableRootSource } from '../indexing/durable';
 import { runInSlices } from '../event-loop';
 import { entryBaseBytes, entryTxBytes, MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry, type LogStore } from './log-store';
 import type { TransactorObserver } from '../metrics';
@@ -70,6 +75,16 @@ interface Slot {
   readonly followers: Pending[];
 }
 
+/** How a host keeps its value on durable index segments (absent: wholly in memory, replayed from the log). */
+export interface HostDurability {
+  readonly segments: DatabaseSegments;
+  readonly roots: DurableRootSource;
+  /** Tail datoms above which transactions are refused with `busy` until indexing catches up; 0: never. */
+  readonly tailMaxDatoms: number;
+  /** Called when the tail grows (after commits here and catch-ups): may start indexing. */
+  onTail?(host: DatabaseHost, committedHere: boolean): void;
+}
+
 export interface TransactorMetrics {
   transactions: number;
   entries: number;
@@ -94,14 +109,117 @@ export class DatabaseHost {
   observer: TransactorObserver | null = null;
 
   private readonly cachedOutcomes: number;
+  readonly durability: HostDurability | null;
+  /** The t the durable index covers (0: none yet), and the datoms logged after it. */
+  private indexed = 0;
+  private tail = 0;
 
   constructor(
     readonly name: string,
     readonly dbId: string,
     private readonly log: LogStore,
-    opts: { cachedOutcomes?: number } = {},
+    opts: { cachedOutcomes?: number; durability?: HostDurability } = {},
   ) {
     this.cachedOutcomes = opts.cachedOutcomes ?? CACHED_OUTCOMES;
+    this.durability = opts.durability ?? null;
+  }
+
+  /** The t the durable index covers (0 before the first indexing, or without durability). */
+  get indexedT(): number {
+    return this.indexed;
+  }
+
+  /** Datoms in the log after indexedT: what this node holds in memory beyond the durable index. */
+  get tailDatoms(): number {
+    return this.tail;
+  }
+
+  /**
+   * Starts the value from the database's durable root, when it has one: the trees stay in
+   * storage, their root segments are fetched, and the log is read from the root's t on.
+   */
+  async open(): Promise<void> {
+    const d = this.durability;
+    if (d === null || this.current.t > 0) return;
+    const root = await d.roots.get(this.dbId);
+    if (root === undefined) return;
+    await d.segments.fetch(root.addrs);
+    const state = await withSegments(() => restoreState(root.root, d.segments));
+    if (this.current.t === 0) {
+      this.current = new Db(state);
+      this.indexed = root.root.t;
+      this.tail = 0;
+    }
+  }
+
+  /**
+   * Moves the value onto a newer durable root (after an indexing here or elsewhere): the root's
+   * trees plus the transactions after it, replayed from the in-memory log, so what the tail
+   * held in memory is released. Nothing changes for readers: the value answers the same.
+   */
+  async rebase(root: { t: number; state: () => DbState }): Promise<boolean> {
+    const d = this.durability;
+    if (d === null || root.t <= this.indexed || root.t > this.current.t) return false;
+    let state = await withSegments(root.state);
+    let tail = 0;
+    for (;;) {
+      if (this.deleted) return false;
+      const from = this.current;
+      if (from.t === state.t) {
+        // Synchronously after the check: nothing can advance the value in between.
+        this.current = new Db(state);
+        this.indexed = root.t;
+        this.tail = tail;
+        return true;
+      }
+      const after = state.t;
+      const entries = await withSegments(() => from.txRange(after + 1, from.t + 1));
+      for (const e of entries) {
+        state = await this.applyLoaded(state, [e.data], [e.instant]);
+        tail += e.data.length;
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    }
+  }
+
+  /**
+   * Applies transactions to a state, fetching first the segments they will touch (all of a
+   * level at once), then again for what the apply still meets.
+   */
+  private async applyLoaded(state: DbState, datoms: readonly (readonly Datom[])[], instants: readonly number[]): Promise<DbState> {
+    const segs = this.durability?.segments;
+    for (;;) {
+      if (segs !== undefined) await this.prefetch(state, datoms.flat());
+      try {
+        const replay = new Replay(state);
+        try {
+          for (let i = 0; i < datoms.length; i++) replay.apply(datoms[i]!, instants[i]!);
+        } finally {
+          replay.close();
+        }
+        return replay.state;
+      } catch (e) {
+        if (!(e instanceof SegmentMiss) || segs === undefined) throw e;
+        await segs.fetch(e.addrs);
+      }
+    }
+  }
+
+  /** Fetches, level by level, the segments applying `datoms` to `state` will touch. */
+  private async prefetch(state: DbState, datoms: readonly Datom[]): Promise<void> {
+    const segs = this.durability?.segments;
+    if (segs === undefined) return;
+    for (let round = 0; round < 16; round++) {
+      const missing = new Set<string>();
+      try {
+        missingForApply(state, datoms, missing);
+      } catch (e) {
+        if (!(e instanceof SegmentMiss)) throw e;
+        for (const a of e.addrs) missing.add(a);
+      }
+      if (missing.size === 0) return;
+      await segs.fetch([...missing]);
+    }
   }
 
   get db(): Db {
@@ -153,15 +271,37 @@ export class DatabaseHost {
             // between entries instead of holding the event loop for the whole replay.
             if (!first) await new Promise<void>((r) => setImmediate(r));
             first = false;
-            this.applyEntry(entry);
+            await this.applyEntryLoaded(entry);
           }
         }
+        this.durability?.onTail?.(this, false);
         return this.current;
       } finally {
         this.catchingUp = null;
       }
     })();
     return this.catchingUp;
+  }
+
+  /** applyEntry, with the segments it touches fetched first (and again for what it still misses). */
+  private async applyEntryLoaded(entry: LogEntry): Promise<void> {
+    const segs = this.durability?.segments;
+    if (segs === undefined || this.current.state.current.eavt.store === null) {
+      this.applyEntry(entry);
+      return;
+    }
+    const datoms: Datom[] = [];
+    for (const tx of entry.txs) if (tx.t > this.current.t && !closesLog(tx)) datoms.push(...decodeTx(tx.t, tx.payload).datoms);
+    for (;;) {
+      await this.prefetch(this.current.state, datoms);
+      try {
+        this.applyEntry(entry);
+        return;
+      } catch (e) {
+        if (!(e instanceof SegmentMiss)) throw e;
+        await segs.fetch(e.addrs);
+      }
+    }
   }
 
   /**
@@ -183,6 +323,7 @@ export class DatabaseHost {
   private applyEntry(entry: LogEntry): void {
     // One replay for the whole entry: its transactions update the nodes they created in place.
     const replay = new Replay(this.current.state);
+    let tailAdded = 0;
     try {
       for (const tx of entry.txs) {
         if (tx.t <= replay.state.t) continue;
@@ -195,6 +336,7 @@ export class DatabaseHost {
         }
         const decoded = decodeTx(tx.t, tx.payload);
         replay.apply(decoded.datoms, decoded.instant);
+        tailAdded += decoded.datoms.length;
         // The index answers for transactions that carry their ids; only those logged before
         // `:db/txId` existed are remembered here. The first commit of an id is its outcome
         // (such logs may hold an id twice).
@@ -208,6 +350,7 @@ export class DatabaseHost {
     const state = replay.state;
     if (state !== this.current.state) {
       this.observer?.caughtUp(state.t - this.current.t);
+      this.tail += tailAdded;
       this.current = new Db(state);
       this.onAdvance?.(state.t);
     }
@@ -247,7 +390,8 @@ export class DatabaseHost {
   async outcomeOf(txId: string): Promise<Outcome | undefined> {
     const cached = this.outcomes.get(txId);
     if (cached) return cached;
-    const found = findTxId(this.current, txId);
+    const db = this.current;
+    const found = await withSegments(() => findTxId(db, txId));
     if (found === undefined) return undefined;
     const tx = await this.log.readTx(this.dbId, found.t);
     if (tx === undefined) throw new DatalithError('fault', `Log of database ${this.name} has no transaction at t ${found.t}, which the index names for ${txId}`, 'log/missing-tx');
@@ -269,7 +413,7 @@ export class DatabaseHost {
     const o = await this.outcomeOf(txId);
     if (o === undefined) throw new DatalithError('fault', `Transaction id ${txId} is not in the log of ${this.name}`, 'log/missing-tx');
     if (o.kind === 'refused') throw refusalError(o.refusal);
-    return this.resultAt(o.t, o.tempids);
+    return withSegments(() => this.resultAt(o.t, o.tempids));
   }
 
   private resultAt(t: number, tempids: Record<string, number>): TransactResult {
@@ -289,8 +433,22 @@ export class DatabaseHost {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.isKnown(txId, this.current)) return this.answerKnown(txId);
+    let known: boolean;
+    try {
+      known = this.isKnown(txId, this.current);
+    } catch (e) {
+      if (!(e instanceof SegmentMiss)) return Promise.reject(e);
+      // The id's index entry is in a segment not loaded yet: look it up, then go on.
+      const db = this.current;
+      return withSegments(() => this.isKnown(txId, db)).then(() => this.transact(txData, txId, opts));
+    }
+    if (known) return this.answerKnown(txId);
     if (this.deleted) return Promise.reject(this.deletedError());
+    const max = this.durability?.tailMaxDatoms ?? 0;
+    if (max > 0 && this.tail > max) {
+      this.durability?.onTail?.(this, true);
+      return Promise.reject(busy('db.error/indexing-behind', `Database ${this.name} has ${this.tail} datoms not yet indexed (the limit is ${max}): indexing is behind; retry later`, { tailDatoms: this.tail, limit: max }));
+    }
     if (this.pending.length >= MAX_PENDING_PER_DATABASE) {
       return Promise.reject(busy('db.error/too-many-pending', `Database ${this.name} has ${this.pending.length} transactions waiting; retry later`));
     }
@@ -357,7 +515,7 @@ export class DatabaseHost {
         return;
       }
       const plan = await this.planEntry(queue, base);
-      this.sealRefusals(plan);
+      await this.sealRefusals(plan);
       if (plan.accepted.length === 0) {
         // Failures count only against the latest value: a node that has not seen the newest
         // entries (a new attribute, say) must catch up before it may refuse a transaction.
@@ -392,7 +550,7 @@ export class DatabaseHost {
     for (let i = 0; i < queue.length; i++) {
       const s = queue[i]!;
       // Committed or refused before this batch's base: every copy gets that answer.
-      if (this.isKnown(s.leader.txId, base)) {
+      if (await withSegments(() => this.isKnown(s.leader.txId, base))) {
         plan.known.push(s);
         continue;
       }
@@ -412,6 +570,12 @@ export class DatabaseHost {
         plan.size += entryTxBytes(s.leader.txId, bytes.byteLength);
         plan.spec = r.dbAfter;
       } catch (e) {
+        if (e instanceof SegmentMiss && this.durability !== null) {
+          // The evaluation needs segments not loaded: fetch them and evaluate it again.
+          await this.durability.segments.fetch(e.addrs);
+          i--;
+          continue;
+        }
         plan.failed.push({ s, e });
       }
     }
@@ -422,11 +586,12 @@ export class DatabaseHost {
    * Refusals of transactions in doubt (or with copies in flight) go into the log, in an empty
    * transaction at the end of the entry, before anyone is told (RecordedRefusal, ADR 008/011).
    */
-  private sealRefusals(plan: EntryPlan): void {
+  private async sealRefusals(plan: EntryPlan): Promise<void> {
     const toSeal = plan.failed.filter((f) => isDatalithError(f.e) && slotInDoubt(f.s));
     if (toSeal.length === 0) return;
     const records = toSeal.map((f) => recordRefusal(f.s.leader.txId, f.e as DatalithError));
-    const r = transact(plan.spec, [], { refusedTxIds: records.map((x) => x.txId) });
+    const spec = plan.spec;
+    const r = await withSegments(() => transact(spec, [], { refusedTxIds: records.map((x) => x.txId) }));
     const bytes = encodeTx(r, records);
     const seal = sealingSlot();
     if (plan.accepted.length > 0 && plan.size + entryTxBytes(seal.leader.txId, bytes.byteLength) > MAX_ITEM_BYTES) {
@@ -473,12 +638,14 @@ export class DatabaseHost {
       return;
     }
     this.current = plan.spec;
+    for (const a of plan.accepted) this.tail += a.r.txData.length;
     for (const a of plan.accepted) this.remember(a.s.leader.txId, { kind: 'committed', t: a.r.dbAfter.t, tempids: a.r.tempids });
     for (const r of plan.sealed) this.remember(r.txId, { kind: 'refused', refusal: r });
     this.metrics.transactions += plan.accepted.length;
     this.metrics.entries++;
     this.metrics.batchSizes += plan.accepted.length;
     this.onAdvance?.(plan.spec.t);
+    this.durability?.onTail?.(this, true);
   }
 
   /** Answers every copy in the plan: commits, refusals (saying whether recorded), known ids. */

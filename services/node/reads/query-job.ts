@@ -14,6 +14,7 @@ import { publicDatom, pullManySelector, pullSelector, q as engineQ, transact, in
 import type { Databases } from '../databases';
 import type { DbSpec, DbValues } from './db-values';
 import { MAX_TX_DATOMS, type DatabaseHost } from '../log/transactor';
+import { withSegments } from '../indexing/segment-cache';
 
 /** A database input: the node's view of it (id and t) travels with the descriptor. */
 export interface JobDbInput {
@@ -24,6 +25,9 @@ export interface JobDbInput {
   readonly minT: number;
   /** The descriptor (basis, filters, speculative transactions), wire-encoded. */
   readonly spec: unknown;
+  /** The node's durable index of the database: the t it covers and the datoms logged after it. */
+  readonly indexedT?: number;
+  readonly tailDatoms?: number;
 }
 
 export type JobInput = { readonly db: JobDbInput } | { readonly value: unknown };
@@ -121,7 +125,12 @@ export function clientGone() {
  * Evaluates a job; answers JSON text in the wire encoding. `signal` (inline evaluation, without
  * query workers) is checked before the evaluation, which is synchronous and then runs to its end.
  */
-export async function runReadJob(databases: Databases, values: DbValues, job: ReadJob, signal?: AbortSignal): Promise<string> {
+export function runReadJob(databases: Databases, values: DbValues, job: ReadJob, signal?: AbortSignal): Promise<string> {
+  // Segments a read meets that are not loaded are fetched, and the job runs again.
+  return withSegments(() => evaluateReadJob(databases, values, job, signal));
+}
+
+async function evaluateReadJob(databases: Databases, values: DbValues, job: ReadJob, signal?: AbortSignal): Promise<string> {
   switch (job.kind) {
     case 'pull':
     case 'pull-many': {
@@ -143,8 +152,11 @@ export async function runReadJob(databases: Databases, values: DbValues, job: Re
         instant,
       }, job.maxResponseBytes);
     }
-    case 'stats':
-      return encodeResponse((await resolveDb(databases, values, job.db, true, signal)).stats(), job.maxResponseBytes);
+    case 'stats': {
+      const stats = (await resolveDb(databases, values, job.db, true, signal)).stats();
+      // The durable index as the node that took the request sees it (docs/indexing.md).
+      return encodeResponse({ ...stats, indexedT: job.db.indexedT ?? 0, tailDatoms: job.db.tailDatoms ?? 0 }, job.maxResponseBytes);
+    }
     default:
       return runQueryJob(databases, values, job, signal);
   }

@@ -17,11 +17,18 @@ import { CatalogStore } from '../storage/catalog-store';
 import { createStorageClient, type StorageSettings } from '../storage/dynamo-client';
 import { LogStore } from '../log/log-store';
 import { tableNames } from '../storage/tables';
+import { IndexRootStore } from '../storage/index-roots';
+import { SegmentStore } from '../storage/segment-store';
+import { createS3Client } from '../storage/s3-client';
+import { Indexing } from '../indexing/durable';
+import { SegmentCache } from '../indexing/segment-cache';
 
 export interface QueryWorkerData extends StorageSettings {
   readonly datalithQueryWorker: true;
   readonly catalogTable?: string;
   readonly logTable?: string;
+  /** The node's segment store: the worker reads durable roots and segments (it never indexes). */
+  readonly segments?: { readonly s3Endpoint?: string; readonly bucket: string; readonly cacheSizeMb: number; readonly indexThresholdDatoms: number };
 }
 
 export interface WorkerJobMessage {
@@ -58,7 +65,20 @@ export function startQueryWorker(data: QueryWorkerData): void {
     ...(data.catalogTable !== undefined ? { catalogTable: data.catalogTable } : {}),
     ...(data.logTable !== undefined ? { logTable: data.logTable } : {}),
   });
-  const databases = new Databases(new CatalogStore(dynamo, names), new LogStore(dynamo, names));
+  const seg = data.segments;
+  const indexing = seg === undefined ? null : new Indexing({
+    segments: new SegmentStore(createS3Client({
+      ...(seg.s3Endpoint !== undefined ? { endpoint: seg.s3Endpoint } : {}),
+      ...(data.region !== undefined ? { region: data.region } : {}),
+    }), { bucket: seg.bucket }),
+    roots: new IndexRootStore(dynamo, names),
+    cache: new SegmentCache(seg.cacheSizeMb * 1024 * 1024),
+    thresholdDatoms: seg.indexThresholdDatoms,
+    tailMaxDatoms: 0,
+    index: false,
+    nodeId: 'query-worker',
+  });
+  const databases = new Databases(new CatalogStore(dynamo, names), new LogStore(dynamo, names), indexing);
   const values = new DbValues(databases);
   port.on('message', (m: WorkerJobMessage) => {
     runReadJob(databases, values, m.job).then(

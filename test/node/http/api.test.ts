@@ -88,7 +88,7 @@ describe('databases', () => {
     expect(again.status).toBe(200);
     expect(again.body).toEqual({ name, created: false });
     expect((await http(url('/v1/databases'), { key })).body.databases).toContain(name);
-    expect((await http(dbUrl(name), { key })).body).toEqual({ name, id: expect.any(String), t: 0, preferredNode: 'node-1' });
+    expect((await http(dbUrl(name), { key })).body).toEqual({ name, id: expect.any(String), t: 0, preferredNode: 'node-1', indexedT: 0, tailDatoms: 0 });
     const del = await http(dbUrl(name), { key, method: 'DELETE' });
     expect(del.body).toEqual({ name, deleted: true });
     expect((await http(dbUrl(name), { key, method: 'DELETE' })).body).toEqual({ name, deleted: false });
