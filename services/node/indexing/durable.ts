@@ -22,6 +22,9 @@ export const DEFAULT_INDEX_THRESHOLD_DATOMS = 200_000;
 export const TAIL_MAX_FACTOR = 10;
 /** Segment puts in flight at once during a job. */
 const PUT_CONCURRENCY = 8;
+/** After a failed job the next waits this long, doubling up to the maximum (ms). */
+const FAILURE_BACKOFF_MS = 1_000;
+const FAILURE_BACKOFF_MAX_MS = 30_000;
 /** A follower looks for a newer root at most this often while its tail is above the threshold. */
 const ROOT_CHECK_INTERVAL_MS = 2_000;
 
@@ -117,6 +120,8 @@ export interface IndexingStats {
 export class Indexing {
   private readonly running = new Map<string, Promise<void>>();
   private readonly lastRootCheck = new Map<string, number>();
+  /** After a failed job: not before this time (ms), and the next wait if it fails again. */
+  private readonly backoff = new Map<string, { until: number; ms: number }>();
   readonly stats: IndexingStats = { jobs: 0, failures: 0, segmentsWritten: 0, bytesWritten: 0, lostRaces: 0 };
   private readonly roots: DurableRoots;
 
@@ -139,15 +144,16 @@ export class Indexing {
     return this.running.size;
   }
 
-  /** Resolves when the database's job in flight (if any) is done. */
+  /** Resolves when the database's jobs in flight (if any, and those they started) are done. */
   async settled(dbId: string): Promise<void> {
-    await this.running.get(dbId);
+    for (let p = this.running.get(dbId); p !== undefined; p = this.running.get(dbId)) await p;
   }
 
   private onTail(host: DatabaseHost, committedHere: boolean): void {
     if (host.tailDatoms < this.opts.thresholdDatoms || this.running.has(host.dbId) || host.isDeleted) return;
     if (committedHere && this.opts.index) {
-      void this.start(host);
+      // A failing job (storage down) is not retried on every commit.
+      if (host.db.t > host.indexedT && Date.now() >= (this.backoff.get(host.dbId)?.until ?? 0)) void this.start(host);
       return;
     }
     // A node that does not index follows the roots others write, so its tail stays bounded too.
@@ -159,14 +165,27 @@ export class Indexing {
 
   /** Starts a job for the host's database now (unless one is running); resolves when it ends. */
   start(host: DatabaseHost): Promise<void> {
-    return this.running.get(host.dbId) ?? this.track(host, () => this.job(host));
+    return this.running.get(host.dbId) ?? this.track(host, () => this.job(host), true);
   }
 
-  private track(host: DatabaseHost, run: () => Promise<void>): Promise<void> {
-    const p = run().catch((e: unknown) => {
+  /**
+   * Runs a job as the database's one job in flight. After a job that completed, the tail that
+   * grew meanwhile may be past the threshold already: the next job starts at once.
+   */
+  private track(host: DatabaseHost, run: () => Promise<void>, again = false): Promise<void> {
+    let ok = false;
+    const p = run().then(() => {
+      ok = true;
+      this.backoff.delete(host.dbId);
+    }, (e: unknown) => {
       this.stats.failures++;
+      const ms = Math.min(FAILURE_BACKOFF_MAX_MS, 2 * (this.backoff.get(host.dbId)?.ms ?? FAILURE_BACKOFF_MS / 2));
+      this.backoff.set(host.dbId, { until: Date.now() + ms, ms });
       this.opts.logger?.warn({ err: e, db: host.name }, 'indexing failed; the last root stays valid, the next job starts over');
-    }).finally(() => this.running.delete(host.dbId));
+    }).finally(() => {
+      this.running.delete(host.dbId);
+      if (ok && again) this.onTail(host, true);
+    });
     this.running.set(host.dbId, p);
     return p;
   }
