@@ -2,7 +2,8 @@
  * `npm start` — the local cluster:
  *
  *   npm start -- [--topology solo|production] [--nodes N] [--port P] [--data-dir DIR]
- *                [--storage-endpoint URL] [--s3-endpoint URL] [--json]
+ *                [--storage-endpoint URL] [--s3-endpoint URL] [--cache-size-mb MB]
+ *                [--index-threshold-datoms N] [--json]
  *
  * Prints the endpoint and the access key's path when ready; Ctrl-C (or SIGTERM) stops every
  * process it started. `startLocalCluster` is exported for tests, the fault suite and benches.
@@ -44,6 +45,8 @@ interface CliOptions {
   dataDir: string;
   storageEndpoint?: string;
   s3Endpoint?: string;
+  cacheSizeMb?: number;
+  indexThresholdDatoms?: number;
   json?: boolean;
   verbose?: boolean;
 }
@@ -60,6 +63,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .option('--data-dir <dir>', 'data directory (storage, access key, logs)', './.datalith')
     .option('--storage-endpoint <url>', 'use this DynamoDB-compatible endpoint instead of the embedded storage')
     .option('--s3-endpoint <url>', 'keep index segments at this S3-compatible endpoint instead of the embedded s3rver', urlArg('--s3-endpoint'))
+    .option('--cache-size-mb <mb>', "memory for loaded index segments per node (default: a quarter of the machine's memory, 64 MB to 1 GB)", intArg('--cache-size-mb', 1, 1024 * 1024))
+    .option('--index-threshold-datoms <n>', 'datoms logged after the durable index that start an indexing job (default 200000)', intArg('--index-threshold-datoms', 1, 1_000_000_000))
     .option('--json', 'print one JSON line when ready instead of text')
     .option('--verbose', 'print cluster events (node replaced, health changes) on stderr')
     .showHelpAfterError();
@@ -103,6 +108,10 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       dataDir: o.dataDir,
       ...(o.storageEndpoint !== undefined ? { storageEndpoint: o.storageEndpoint } : {}),
       ...(o.s3Endpoint !== undefined ? { s3Endpoint: o.s3Endpoint } : {}),
+      nodeEnv: {
+        ...(o.cacheSizeMb !== undefined ? { DATALITH_CACHE_SIZE_MB: String(o.cacheSizeMb) } : {}),
+        ...(o.indexThresholdDatoms !== undefined ? { DATALITH_INDEX_THRESHOLD_DATOMS: String(o.indexThresholdDatoms) } : {}),
+      },
       log: (ev) => {
         if (o.verbose === true || important.has(String(ev['event']))) process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), ...ev })}\n`);
       },

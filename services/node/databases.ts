@@ -53,6 +53,13 @@ export class Databases {
     return this.catalog.listDatabases();
   }
 
+  /** The hosts whose database is loaded (not those still loading), by name. */
+  async readyHosts(): Promise<Array<[string, DatabaseHost]>> {
+    const out: Array<[string, DatabaseHost]> = [];
+    for (const [name, h] of this.hosts) if (this.ready.has(h)) out.push([name, await h]);
+    return out;
+  }
+
   /** Databases loaded on this node. */
   loaded(): string[] {
     return [...this.hosts.keys()];

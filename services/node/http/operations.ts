@@ -8,11 +8,21 @@ import { incorrect, pullManySelector, pullSelector, q as engineQ, toWire, txForm
 import type { HttpLimits } from '../config';
 import type { Databases } from '../databases';
 import { DbValues, type DbSpec } from '../reads/db-values';
-import { withSegments } from '../indexing/segment-cache';
+import { withSegments, type SegmentCacheStats } from '../indexing/segment-cache';
+import type { IndexingStats } from '../indexing/durable';
 import { checkRows, encodeSpec, runReadJob, type JobDbInput, type JobInput, type ReadJob } from '../reads/query-job';
 import type { QueryWorkerPool } from '../reads/query-workers';
 import { yieldToEventLoop } from '../event-loop';
 import { MAX_TX_DATOMS } from '../log/transactor';
+
+export interface NodeStatus {
+  readonly nodeId: string;
+  readonly rssBytes: number;
+  /** The event loop's segment cache (query workers have their own share); null without segments. */
+  readonly segments: (SegmentCacheStats & { hitRate: number | null }) | null;
+  readonly indexing: (IndexingStats & { inFlight: number; thresholdDatoms: number; tailMaxDatoms: number }) | null;
+  readonly databases: Record<string, { t: number; indexedT: number; tailDatoms: number; indexLag: number }>;
+}
 
 /** Above this many forms (or datoms) a transaction's steps each get a turn of the event loop of their own. */
 const LARGE_TX_FORMS = 10_000;
@@ -261,6 +271,26 @@ export class NodeOperations {
 
   private valueJobLimits(): { timeout: number; maxResponseBytes: number } {
     return { timeout: this.opts.limits.defaultQueryTimeoutMs, maxResponseBytes: this.opts.limits.maxResponseBytes };
+  }
+
+  /**
+   * This node's status: its memory, its segment cache, its indexing, and each loaded database's
+   * t, indexedT and tail (GET /v1/status; docs/indexing.md).
+   */
+  async status(): Promise<NodeStatus> {
+    const ix = this.databases.indexing;
+    const databases: NodeStatus['databases'] = {};
+    for (const [name, h] of await this.databases.readyHosts()) {
+      databases[name] = { t: h.db.t, indexedT: h.indexedT, tailDatoms: h.tailDatoms, indexLag: h.db.t - h.indexedT };
+    }
+    const cache = ix?.opts.cache.snapshot();
+    return {
+      nodeId: this.opts.nodeId,
+      rssBytes: process.memoryUsage().rss,
+      segments: cache === undefined ? null : { ...cache, hitRate: cache.hits + cache.misses === 0 ? null : cache.hits / (cache.hits + cache.misses) },
+      indexing: ix === null ? null : { ...ix.stats, inFlight: ix.inFlight, thresholdDatoms: ix.opts.thresholdDatoms, tailMaxDatoms: ix.opts.tailMaxDatoms },
+      databases,
+    };
   }
 
   /** Catches up with the log (and to at least `t`); answers the latest t. */
