@@ -14,7 +14,7 @@ export { SYS } from './schema';
 export { findTxId, transact, transactSteps, transactionTooLarge, txForms, type TxIdRecord, type TxReport, type TransactOptions } from './transact';
 export { Replay, rebuildAt } from './replay';
 export { runSteps, type Steps } from './steps';
-export { decodeSegmentBody, encodeSegmentBody, type Segment } from './segment';
+export { childKeys, decodeSegmentBody, decodeStoredSegment, encodeSegmentBody, type LogSegment, type Segment, type StoredSegment } from './segment';
 export { q, type QueryMap, type QueryOptions } from './query';
 export { pullManySelector, pullSelector } from './pull';
 export * as api from './api';
