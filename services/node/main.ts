@@ -18,7 +18,7 @@ import { NodeLifecycle } from './http/lifecycle';
 import { createAppServer } from './http/server';
 import { KeyStore } from './keys';
 import { QueryWorkerPool } from './reads/query-workers';
-import { CatalogStore, createS3Client, createStorageClient, DEFAULT_SEGMENT_BUCKET, ensureTables, SegmentStore, tableNames } from './storage';
+import { CatalogStore, createS3Client, createStorageClient, DEFAULT_SEGMENT_BUCKET, ensureTables, IndexRootStore, SegmentStore, tableNames } from './storage';
 import { LogStore } from './log';
 import type { ClusterNode } from './http/routes/context';
 import { Cluster } from './cluster/cluster';
@@ -123,6 +123,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     accessKeys: options.accessKeys ?? anyKeyCheck(adminKeyCheck([adminKey]), keys),
     keys,
     ...(queryWorkers ? { queryWorkers } : {}),
+    ...(segments ? { segmentStorage: { segments, roots: new IndexRootStore(dynamo, names), catalog } } : {}),
     logger,
     limits: config.limits,
     lifecycle,
