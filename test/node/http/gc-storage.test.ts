@@ -121,6 +121,7 @@ describe('gc-storage over HTTP and the CLI', () => {
 
     expect((await cli(['gc-storage', '--older-than', '30m'])).err).toMatch(/^incorrect: segment garbage must be older than at least 1h/);
     expect((await cli(['gc-storage'])).code).toBe(2);
+    expect((await cli(['--local', 'unused-dir', 'gc-storage', '--older-than', '1d'])).err).toMatch(/^unsupported: the in-process engine/);
   });
 
   it('is unsupported on a node without a segment store', async () => {
