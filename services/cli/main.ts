@@ -331,6 +331,38 @@ export function buildProgram(io: CliIO, run: (fn: (s: Session, cmd: Command) => 
       s.out(`revoked ${id}`);
     }));
 
+  // gc-storage --------------------------------------------------------------------------------
+  program.command('gc-storage')
+    .description('delete index segments no current root reaches and older than --older-than (needs the admin key)')
+    .requiredOption('--older-than <age>', 'only garbage older than this: 30m, 12h, 7d, or milliseconds (at least 1h)')
+    .option('--dry-run', 'report what would be deleted, delete nothing')
+    .addOption(formatOption('table'))
+    .action(run(async (s, cmd) => {
+      const o = cmd.opts<{ olderThan: string; dryRun?: boolean; format: Format }>();
+      const t = s.target;
+      if (t.kind === 'local') {
+        throw new DatalithError('unsupported', 'the in-process engine (--local) keeps no index segments; run gc-storage against an endpoint', 'cli/gc-unsupported');
+      }
+      const olderThan = /^\d+$/.test(o.olderThan) ? Number(o.olderThan) : o.olderThan;
+      // A sweep of a large bucket takes minutes: a longer default than other calls.
+      const http = new HttpTransport({ endpoint: t.endpoint, ...(t.accessKey !== undefined ? { accessKey: t.accessKey } : {}), timeout: t.timeout ?? GC_TIMEOUT_MS });
+      let report: GcReport;
+      try {
+        report = await http.call('POST', '/v1/admin/gc-storage', { olderThan, ...(o.dryRun === true ? { dryRun: true } : {}) }) as GcReport;
+      } catch (e) {
+        if (isDatalithError(e) && e.code === 'http/route-not-found') {
+          throw new DatalithError('unsupported', `${t.endpoint} has no segment garbage collection (its nodes predate /v1/admin/gc-storage)`, 'cli/gc-unsupported');
+        }
+        throw e;
+      } finally {
+        await http.close();
+      }
+      if (o.format === 'json') s.out(json(report));
+      else if (o.format === 'edn') s.out(edn(report));
+      else s.out(gcSummary(report, o.olderThan));
+      if (report.totals.errors > 0) throw new DatalithError('fault', `${report.totals.errors} database(s) could not be swept (see the table)`, 'cli/gc-errors');
+    }));
+
   // status ------------------------------------------------------------------------------------
   program.command('status')
     .description('the cluster: health, nodes, databases')
@@ -369,6 +401,45 @@ export function buildProgram(io: CliIO, run: (fn: (s: Session, cmd: Command) => 
     }));
 
   return program;
+}
+
+/** What /v1/admin/gc-storage answers (services/node/storage/segment-gc.ts). */
+interface GcCounts { segments: number; bytes: number }
+interface GcReport {
+  dryRun: boolean;
+  cutoff: string;
+  databases: Array<{ db: string; name?: string; state: 'live' | 'deleted'; roots: number[]; live: GcCounts; deleted: GcCounts; keptYoung: GcCounts; error?: { category: string; message: string } }>;
+  totals: { databases: number; live: GcCounts; deleted: GcCounts; keptYoung: GcCounts; errors: number };
+}
+
+const GC_TIMEOUT_MS = 15 * 60_000;
+
+function sizeText(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
+const countText = (c: GcCounts): string => `${c.segments} (${sizeText(c.bytes)})`;
+
+function gcSummary(r: GcReport, olderThan: string): string {
+  const t = r.totals;
+  const head = `${r.dryRun ? 'would delete' : 'deleted'} ${countText(t.deleted)} of ${t.databases} database(s); `
+    + `kept ${countText(t.live)} live and ${countText(t.keptYoung)} younger than ${olderThan} (before ${r.cutoff})`;
+  if (r.databases.length === 0) return head;
+  const errors = t.errors > 0;
+  const rows = r.databases.map((d) => [
+    d.name ?? `${d.db} (deleted)`, d.roots.join(' '), countText(d.live), countText(d.deleted), countText(d.keptYoung),
+    ...(errors ? [d.error === undefined ? '' : `${d.error.category}: ${d.error.message}`] : []),
+  ]);
+  const columns = ['database', 'roots', 'live', r.dryRun ? 'garbage' : 'deleted', 'young', ...(errors ? ['error'] : [])];
+  return `${head}\n${table(columns, rows)}`;
 }
 
 function scopeText(scope: AccessKeyScope): string {

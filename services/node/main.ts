@@ -145,6 +145,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     accessKeys: options.accessKeys ?? anyKeyCheck(adminKeyCheck([adminKey]), keys),
     keys,
     ...(queryWorkers ? { queryWorkers } : {}),
+    ...(segments ? { segmentStorage: { segments, roots: new IndexRootStore(dynamo, names), catalog } } : {}),
     logger,
     limits: config.limits,
     lifecycle,

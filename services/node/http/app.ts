@@ -13,7 +13,8 @@ import { errorMiddleware, unknownRoute } from './errors';
 import { closeWhileDraining, NodeLifecycle, pendingLimit, requestLog } from './lifecycle';
 import { NodeOperations } from './operations';
 import { clusterRoutes } from './routes/cluster';
-import type { ClusterNode, RouteContext } from './routes/context';
+import type { ClusterNode, RouteContext, SegmentStorage } from './routes/context';
+import { adminRoutes } from './routes/admin';
 import { databaseRoutes } from './routes/databases';
 import { healthRoutes } from './routes/health';
 import { keyRoutes } from './routes/keys';
@@ -47,6 +48,8 @@ export interface NodeAppOptions {
   readonly keys?: KeyStore;
   /** Query worker threads (docs/adr/007-query-workers.md); absent: queries run on the event loop. */
   readonly queryWorkers?: QueryWorkerPool;
+  /** The segment store, index roots and catalog, for /v1/admin/gc-storage; absent: that route is `unsupported`. */
+  readonly segmentStorage?: SegmentStorage;
 }
 
 export function createNodeApp(opts: NodeAppOptions): Express {
@@ -68,6 +71,7 @@ export function createNodeApp(opts: NodeAppOptions): Express {
     get cluster() {
       return opts.cluster?.();
     },
+    ...(opts.segmentStorage ? { segmentStorage: opts.segmentStorage } : {}),
   };
 
   const app = express();
@@ -90,6 +94,7 @@ export function createNodeApp(opts: NodeAppOptions): Express {
   v1.use(readRoutes(ctx));
   v1.use(clusterRoutes(ctx));
   if (opts.keys) v1.use(keyRoutes(opts.keys));
+  v1.use(adminRoutes(ctx));
   if (opts.cluster) {
     v1.use(notifyRoutes(opts.databases, { onError: (e, db) => opts.logger.warn({ err: e, db }, 'catch-up after a notification failed') }));
   }

@@ -29,7 +29,17 @@ export {
   type SegmentStoreOptions,
   type StoredSegment,
 } from './segment-store';
-export { encodeSegment, decodeSegment, segmentKey, isSegmentKey, SEGMENT_FORMAT, type EncodedSegment } from './segment-codec';
+export {
+  collectSegmentGarbage,
+  parseDuration,
+  MIN_GC_AGE_MS,
+  DEFAULT_GC_CONCURRENCY,
+  type SegmentGcOptions,
+  type GcReport,
+  type DatabaseGcReport,
+  type GcCounts,
+} from './segment-gc';
+export { encodeSegment, decodeSegment, decodeAnySegment, segmentKey, isSegmentKey, SEGMENT_FORMAT, type EncodedSegment } from './segment-codec';
 export {
   IndexRootStore,
   checkIndexRoot,

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { brotliCompressSync, brotliDecompressSync, constants as zlib } from 'node:zlib';
-import { decodeStoredSegment, encodeSegmentBody, type StoredSegment, fault } from '../../engine';
+import { decodeSegmentBody, decodeStoredSegment, encodeSegmentBody, type Segment, type StoredSegment, fault } from '../../engine';
 
 export const SEGMENT_FORMAT = 1;
 export const COMPRESSION_BROTLI = 2;
@@ -41,6 +41,7 @@ export function isSegmentKey(key: unknown): key is string {
   return typeof key === 'string' && KEY_RE.test(key);
 }
 
+/** Encode a segment of any tree: a datom index's or the log's. */
 export function encodeSegment(s: StoredSegment): EncodedSegment {
   const raw = encodeSegmentBody(s);
   const body = brotliCompressSync(raw, {
@@ -59,7 +60,17 @@ export function encodeSegment(s: StoredSegment): EncodedSegment {
  * otherwise: the object is damaged or misnamed). Unknown formats and codecs are `fault`
  * `segment/unsupported-format`; anything else undecodable is `fault` `segment/corrupt`.
  */
-export function decodeSegment(bytes: Uint8Array, key?: string): StoredSegment {
+export function decodeSegment(bytes: Uint8Array, key?: string): Segment {
+  return decodeSegmentBody(segmentBody(bytes, key));
+}
+
+/** As decodeSegment, for a segment of any tree: a datom index's or the log's (the garbage collector walks both). */
+export function decodeAnySegment(bytes: Uint8Array, key?: string): StoredSegment {
+  return decodeStoredSegment(segmentBody(bytes, key));
+}
+
+/** The body inside a segment's frame, checked against its key, magic, format and codec. */
+function segmentBody(bytes: Uint8Array, key: string | undefined): Buffer {
   if (key !== undefined && segmentKey(bytes) !== key) {
     throw fault('segment/key-mismatch', `segment ${key} does not hash to its key (damaged or misnamed object)`, { key });
   }
@@ -71,11 +82,9 @@ export function decodeSegment(bytes: Uint8Array, key?: string): StoredSegment {
       `index segment format ${bytes[3]} / codec ${bytes[4]} is not supported (this node reads ${SEGMENT_FORMAT} / ${COMPRESSION_BROTLI})`,
       { key });
   }
-  let body: Buffer;
   try {
-    body = brotliDecompressSync(bytes.subarray(HEADER_BYTES), { maxOutputLength: MAX_SEGMENT_BODY_BYTES });
+    return brotliDecompressSync(bytes.subarray(HEADER_BYTES), { maxOutputLength: MAX_SEGMENT_BODY_BYTES });
   } catch (e) {
     throw fault('segment/corrupt', `corrupt index segment: ${(e as Error).message}`, { key });
   }
-  return decodeStoredSegment(body);
 }

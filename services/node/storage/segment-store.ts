@@ -18,13 +18,14 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectsCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { DatalithError, incorrect, unavailable, type StoredSegment as AnySegment } from '../../engine';
+import { DatalithError, incorrect, unavailable, type Segment, type StoredSegment as AnySegment } from '../../engine';
 import { errorName, storageError } from './errors';
-import { decodeSegment, encodeSegment, isSegmentKey, type EncodedSegment } from './segment-codec';
+import { decodeAnySegment, decodeSegment, encodeSegment, isSegmentKey, type EncodedSegment } from './segment-codec';
 
 export const DEFAULT_SEGMENT_BUCKET = 'datalith-segments';
 export const DEFAULT_SEGMENT_PREFIX = 'segments/';
@@ -105,28 +106,39 @@ export class SegmentStore {
   }
 
   /** The segment, or undefined if no object has this key. `fault` if the object is damaged. */
-  async get(db: string, key: string): Promise<AnySegment | undefined> {
-    return (await this.getWithSize(db, key))?.segment;
+  async get(db: string, key: string): Promise<Segment | undefined> {
+    const bytes = await this.getBytes(db, key);
+    return bytes === undefined ? undefined : decodeSegment(bytes, key);
   }
 
-  /** `get`, with the stored size of the object (for the cache's accounting). */
+  /** getAny, with the stored size of the object (for the segment cache's accounting). */
   async getWithSize(db: string, key: string): Promise<{ segment: AnySegment; bytes: number } | undefined> {
+    const bytes = await this.getBytes(db, key);
+    return bytes === undefined ? undefined : { segment: decodeAnySegment(bytes, key), bytes: bytes.byteLength };
+  }
+
+  /** As get, for a segment of any tree: a datom index's or the log's. */
+  async getAny(db: string, key: string): Promise<AnySegment | undefined> {
+    const bytes = await this.getBytes(db, key);
+    return bytes === undefined ? undefined : decodeAnySegment(bytes, key);
+  }
+
+  /** The stored object's size and LastModified (HeadObject), or undefined if there is none. */
+  async stat(db: string, key: string): Promise<StoredSegment | undefined> {
     checkDb(db);
     checkKey(key);
-    const bytes = await this.call('GetObject', { db, key }, async (abortSignal) => {
+    return this.call('HeadObject', { db, key }, async (abortSignal) => {
       try {
-        const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(db, key) }), { abortSignal });
-        if (res.Body === undefined) return new Uint8Array(0);
-        return await res.Body.transformToByteArray();
+        const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(db, key) }), { abortSignal });
+        return { key, bytes: res.ContentLength ?? 0, lastModified: res.LastModified ?? new Date(0) };
       } catch (e) {
-        if (NOT_FOUND.has(errorName(e) ?? '')) return undefined;
+        if (NOT_FOUND.has(errorName(e) ?? '') || httpStatus(e) === 404) return undefined;
         throw e;
       }
     });
-    return bytes === undefined ? undefined : { segment: decodeSegment(bytes, key), bytes: bytes.byteLength };
   }
 
-  /** Every stored segment of `db`, by key (for garbage collection). */
+  /** Every stored segment of `db`, by key, with its size and LastModified (for garbage collection). */
   async list(db: string): Promise<StoredSegment[]> {
     checkDb(db);
     const Prefix = this.objectKey(db, '');
@@ -147,6 +159,36 @@ export class SegmentStore {
         if (isSegmentKey(key)) out.push({ key, bytes: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
       }
       const last = contents[contents.length - 1]?.Key;
+      if (page.IsTruncated !== true || last === undefined) return out;
+      Marker = last;
+    }
+  }
+
+  /**
+   * The database ids that have segments: the folders under the prefix (ListObjects with a '/'
+   * delimiter). A deleted database's id stays here until its segments are collected.
+   */
+  async listDatabases(): Promise<string[]> {
+    const out: string[] = [];
+    let Marker: string | undefined;
+    for (;;) {
+      const page = await this.call('ListObjects', {}, (abortSignal) => this.client.send(new ListObjectsCommand({
+        Bucket: this.bucket,
+        Prefix: this.prefix,
+        Delimiter: '/',
+        MaxKeys: this.listPageSize,
+        ...(Marker !== undefined ? { Marker } : {}),
+      }), { abortSignal }));
+      const prefixes = (page.CommonPrefixes ?? []).map((p) => p.Prefix ?? '');
+      for (const p of prefixes) {
+        const db = p.slice(this.prefix.length, -1);
+        if (db.length > 0 && !db.includes('/')) out.push(db);
+      }
+      // With a delimiter, a page's last entry is its last key or common prefix, whichever sorts last.
+      const last = [page.NextMarker, prefixes[prefixes.length - 1], page.Contents?.[page.Contents.length - 1]?.Key]
+        .filter((x): x is string => x !== undefined && x !== '')
+        .sort()
+        .pop();
       if (page.IsTruncated !== true || last === undefined) return out;
       Marker = last;
     }
@@ -187,6 +229,21 @@ export class SegmentStore {
       }
     });
     await this.checkBucket();
+  }
+
+  private async getBytes(db: string, key: string): Promise<Uint8Array | undefined> {
+    checkDb(db);
+    checkKey(key);
+    return this.call('GetObject', { db, key }, async (abortSignal) => {
+      try {
+        const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(db, key) }), { abortSignal });
+        if (res.Body === undefined) return new Uint8Array(0);
+        return await res.Body.transformToByteArray();
+      } catch (e) {
+        if (NOT_FOUND.has(errorName(e) ?? '')) return undefined;
+        throw e;
+      }
+    });
   }
 
   private objectKey(db: string, key: string): string {

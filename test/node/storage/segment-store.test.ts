@@ -71,6 +71,28 @@ describe('segment store on s3rver', () => {
     expect(await store.get('db-list', keys[0]!)).toBeUndefined();
   });
 
+  it('lists the database ids that have segments, in a bucket of their own', async () => {
+    const own = new SegmentStore(client, { bucket: 'segments-dbs', listPageSize: 2 });
+    await own.ensureBucket();
+    expect(await own.listDatabases()).toEqual([]);
+    for (const db of ['db-1', 'db-2', 'db-3']) await own.putSegment(db, leaf(2, db));
+    await own.putSegment('db-2', leaf(3, 'more'));
+    expect(await own.listDatabases()).toEqual(['db-1', 'db-2', 'db-3']);
+  });
+
+  it('stats a segment (size, LastModified) and reads log segments with getAny', async () => {
+    const entry = { t: 1, tx: TX0 + 1, instant: 1_700_000_000_000, data: [new Datom(TX0 + 1, 50, 'log', TX0 + 1, true)] };
+    const log = encodeSegment({ kind: 'log-leaf', entries: [entry] });
+    await store.put('db-stat', log);
+    const st = await store.stat('db-stat', log.key);
+    expect(st).toEqual({ key: log.key, bytes: log.bytes.byteLength, lastModified: expect.any(Date) });
+    expect(st!.lastModified).toEqual((await store.list('db-stat'))[0]!.lastModified);
+    expect(await store.stat('db-stat', 'e'.repeat(64))).toBeUndefined();
+    expect(await store.getAny('db-stat', log.key)).toMatchObject({ kind: 'log-leaf', entries: [{ t: 1, instant: 1_700_000_000_000 }] });
+    // get is for datom-index segments only.
+    expect(await caught(store.get('db-stat', log.key))).toMatchObject({ category: 'fault', code: 'segment/corrupt' });
+  });
+
   it('refuses an object whose bytes do not hash to its key (fault)', async () => {
     const good = encodeSegment(leaf(2, 'good'));
     const other = encodeSegment(leaf(2, 'other'));
@@ -121,6 +143,8 @@ describe('segment store on s3rver', () => {
         ['put', s.put('db-a', enc)],
         ['get', s.get('db-a', enc.key)],
         ['list', s.list('db-a')],
+        ['listDatabases', s.listDatabases()],
+        ['stat', s.stat('db-a', enc.key)],
         ['delete', s.delete('db-a', enc.key)],
         ['checkBucket', s.checkBucket()],
       ];

@@ -8,6 +8,7 @@ import type { HttpLimits } from '../../config';
 import type { NodeLifecycle } from '../lifecycle';
 import type { NodeOperations } from '../operations';
 import type { Cluster } from '../../cluster/cluster';
+import type { CatalogStore, IndexRootStore, SegmentStore } from '../../storage';
 
 export interface ClusterNode {
   readonly id: string;
@@ -25,6 +26,15 @@ export interface RouteContext {
   readonly clusterNodes: () => Promise<readonly ClusterNode[]>;
   /** Membership, preferred nodes and forwarding; absent for a node on its own. */
   readonly cluster?: Cluster;
+  /** The segment store with the index roots and the catalog; absent on a node without one. */
+  readonly segmentStorage?: SegmentStorage;
+}
+
+/** What segment garbage collection reads and deletes. */
+export interface SegmentStorage {
+  readonly segments: SegmentStore;
+  readonly roots: IndexRootStore;
+  readonly catalog: CatalogStore;
 }
 
 /**
