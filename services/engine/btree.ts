@@ -81,12 +81,45 @@ const lastOf = <T>(c: Child<T>): T => (isStub(c) ? c.last : c.keys[c.keys.length
 /** Most segments one miss asks for (a range walk asks for the rest of its range in the parent). */
 const MISS_BATCH = 64;
 
+/** While collectMisses runs: the segments walks missed, by store. */
+let collecting: Map<NodeStore<unknown>, Set<string>> | null = null;
+
+/** A miss: thrown, or, while collecting, recorded and answered with an empty stand-in. */
+function missed<T>(store: NodeStore<T>, addrs: readonly string[]): Node<T> {
+  if (collecting === null) throw new SegmentMiss(store as NodeStore<unknown>, addrs);
+  let set = collecting.get(store as NodeStore<unknown>);
+  if (set === undefined) collecting.set(store as NodeStore<unknown>, set = new Set());
+  for (const a of addrs) set.add(a);
+  return { leaf: true, keys: [], size: 0, edit: null };
+}
+
+/**
+ * Runs a synchronous operation that has already missed a segment, to learn every segment it
+ * would miss: each miss is recorded and the walk goes on as if the segment were empty, so one
+ * pass finds the misses of all its lookups (a query's per-entity reads, say) instead of one per
+ * run. What the pass computes or throws is meaningless and dropped; only the misses are
+ * answered. Nothing it builds is visible: every value it starts from is immutable.
+ */
+export function collectMisses(fn: () => unknown): Map<NodeStore<unknown>, Set<string>> {
+  const prev = collecting;
+  const found = new Map<NodeStore<unknown>, Set<string>>();
+  collecting = found;
+  try {
+    fn();
+  } catch {
+    // The stand-ins may make the pass fail: its misses are what it was run for.
+  } finally {
+    collecting = prev;
+  }
+  return found;
+}
+
 function resolve<T>(c: Child<T>, store: NodeStore<T> | null): Node<T> {
   if (!isStub(c)) return c;
   const n = store?.load(c.addr);
   if (n === undefined) {
     if (store === null) throw new Error('a durable index node has no store to load it from');
-    throw new SegmentMiss(store as NodeStore<unknown>, [c.addr]);
+    return missed(store, [c.addr]);
   }
   return n;
 }
@@ -106,7 +139,7 @@ function kid<T>(node: Branch<T>, i: number, store: NodeStore<T> | null, hi?: Pro
       if (hi(node.keys[j]!) > 0) break;
     }
   }
-  throw new SegmentMiss(store as NodeStore<unknown>, addrs);
+  return missed(store, addrs);
 }
 
 const owned = (n: { edit: Edit | null }, edit: Edit | null): boolean => edit !== null && edit.live && n.edit === edit;
@@ -260,6 +293,8 @@ function forRange<T>(node: Node<T>, lo: Probe<T>, hi: Probe<T>, fn: (key: T) => 
   }
   for (; i < keys.length; i++) {
     if (!forRange(kid(node, i, store, hi), lo, hi, fn, store)) return false;
+    // This child's largest key is past hi: so is everything after it.
+    if (hi(keys[i]!) > 0) return false;
   }
   return true;
 }
@@ -286,8 +321,10 @@ function forFrom<T>(node: Node<T>, rank: number, hi: Probe<T>, fn: (key: T) => b
   while (i < children.length && r >= children[i]!.size) r -= children[i++]!.size;
   if (i === children.length) return true;
   if (!forFrom(kid(node, i, store, hi), r, hi, fn, store)) return false;
+  if (hi(node.keys[i]!) > 0) return false;
   for (i++; i < children.length; i++) {
     if (!forRange(kid(node, i, store, hi), ALL, hi, fn, store)) return false;
+    if (hi(node.keys[i]!) > 0) return false;
   }
   return true;
 }
@@ -333,6 +370,11 @@ export class RangeCursor<T> {
       }
       // The leaf is done: up to the nearest ancestor with a next child, then down its left edge.
       let top = this.path[this.path.length - 1];
+      // A subtree whose largest key is past hi ends the walk (the rest is past it too).
+      if (top !== undefined && this.hi(top.node.keys[top.i]!) > 0) {
+        this.leaf = null;
+        return undefined;
+      }
       while (top !== undefined && top.i + 1 >= top.node.children.length) {
         this.path.pop();
         top = this.path[this.path.length - 1];

@@ -15,7 +15,7 @@ export { findTxId, transact, transactSteps, transactionTooLarge, txForms, type T
 export { Replay, rebuildAt } from './replay';
 export { runSteps, type Steps } from './steps';
 export { childKeys, decodeSegmentBody, decodeStoredSegment, encodeSegmentBody, type LogSegment, type Segment, type StoredSegment } from './segment';
-export { SegmentMiss, type Node as IndexNode, type NodeStore } from './btree';
+export { collectMisses, SegmentMiss, type Node as IndexNode, type NodeStore } from './btree';
 export {
   missingForApply, nodeOfSegment, restoreState, segmentKeyCount, segmentOfWrite, writeStateSegments,
   type DurableRoot, type StateSegmentWrite, type TreeRoot,

@@ -93,6 +93,8 @@ function walkNode(set: SortedSet<Datom>, node: Node, ix: number, n: number, c0: 
     const c = ch[i]!;
     // A durable child (a stub) is loaded through the tree's store.
     if (!walkNode(set, 'stub' in c ? childOf(set, node, i) : c, ix, n, c0, c1, c2, fn)) return false;
+    // The child's largest datom is past the prefix: so is the rest.
+    if (cmpPrefix(ix, keys[i]!, n, c0, c1, c2) > 0) return false;
   }
   return true;
 }

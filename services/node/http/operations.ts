@@ -8,7 +8,7 @@ import { incorrect, pullManySelector, pullSelector, q as engineQ, toWire, txForm
 import type { HttpLimits } from '../config';
 import type { Databases } from '../databases';
 import { DbValues, type DbSpec } from '../reads/db-values';
-import { withSegments, type SegmentCacheStats } from '../indexing/segment-cache';
+import { evaluate, withSegments, type SegmentCacheStats } from '../indexing/segment-cache';
 import type { IndexingStats } from '../indexing/durable';
 import { checkRows, encodeSpec, runReadJob, type JobDbInput, type JobInput, type ReadJob } from '../reads/query-job';
 import type { QueryWorkerPool } from '../reads/query-workers';
@@ -131,7 +131,7 @@ export class NodeOperations {
       const engineInputs = await Promise.all(
         inputs.map(async (x) => ('db' in x ? (await this.values.resolve(x.db.name, x.db.spec)).db : x.value)),
       );
-      return engineQ(query, engineInputs, { timeout, offset: opts.offset, limit: opts.limit });
+      return evaluate(() => engineQ(query, engineInputs, { timeout, offset: opts.offset, limit: opts.limit }));
     });
   }
 
@@ -209,7 +209,7 @@ export class NodeOperations {
   async pull(name: string, spec: DbSpec, selector: unknown, eid: unknown): Promise<unknown> {
     return withSegments(async () => {
       const { db } = await this.values.resolve(name, spec);
-      return pullSelector(db, selector, eid);
+      return evaluate(() => pullSelector(db, selector, eid));
     });
   }
 
@@ -218,7 +218,7 @@ export class NodeOperations {
       const { db } = await this.values.resolve(name, spec);
       if (!Array.isArray(eids)) throw incorrect('pull/invalid-eids', 'pullMany expects an array of entity identifiers');
       checkRows(eids.length, this.opts.limits.maxResultRows, 'pull/too-many-eids', 'pull fewer entities per call');
-      return pullManySelector(db, selector, eids);
+      return evaluate(() => pullManySelector(db, selector, eids));
     });
   }
 
@@ -226,14 +226,14 @@ export class NodeOperations {
   async datoms(name: string, spec: DbSpec, index: unknown, components: readonly unknown[], page: api.PageArgs = {}): Promise<api.PublicDatom[]> {
     return withSegments(async () => {
       const { db } = await this.values.resolve(name, spec);
-      return this.capRows(api.datoms(db, index, components, this.opts.limits.maxResultRows, page), 'give more components to narrow the datoms, or page them with offset and limit');
+      return this.capRows(await evaluate(() => api.datoms(db, index, components, this.opts.limits.maxResultRows, page)), 'give more components to narrow the datoms, or page them with offset and limit');
     });
   }
 
   async indexRange(name: string, spec: DbSpec, attr: unknown, start: unknown, end: unknown, page: api.PageArgs = {}): Promise<api.PublicDatom[]> {
     return withSegments(async () => {
       const { db } = await this.values.resolve(name, spec);
-      return this.capRows(api.indexRange(db, attr, start, end, this.opts.limits.maxResultRows, page), 'narrow the range with start and end, or page it with offset and limit');
+      return this.capRows(await evaluate(() => api.indexRange(db, attr, start, end, this.opts.limits.maxResultRows, page)), 'narrow the range with start and end, or page it with offset and limit');
     });
   }
 

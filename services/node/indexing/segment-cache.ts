@@ -1,7 +1,7 @@
 /**
  * The node's cache of loaded index segments (docs/adr/010-segment-format-and-root-protocol.md,
- * "Read path"): decoded tree nodes by content key, least recently used first out, bounded by an
- * estimate of their memory in bytes (`--cache-size-mb`). Segments are immutable, so an entry is
+ * "Read path"): decoded tree nodes by content key, least recently used first out (CLOCK),
+ * bounded by an estimate of their memory in bytes (`--cache-size-mb`). Segments are immutable, so an entry is
  * never stale; an evicted one is fetched again when a walk needs it.
  *
  * The engine is synchronous: a walk that meets a segment not cached throws SegmentMiss. `run`
@@ -9,13 +9,13 @@
  * round loads at least one new segment, so a walk finishes unless the cache is too small to hold
  * what one walk needs at once, which is refused after MAX_MISS_ROUNDS.
  */
-import { SegmentMiss, busy, fault, nodeOfSegment, segmentKeyCount, type IndexNode, type NodeStore } from '../../engine';
+import { collectMisses, SegmentMiss, busy, fault, nodeOfSegment, segmentKeyCount, type IndexNode, type NodeStore } from '../../engine';
 import type { SegmentStore } from '../storage';
 
 /** Rounds of fetching one operation may take before it is refused. */
 export const MAX_MISS_ROUNDS = 400;
 /** Segments fetched at once (one round of a miss). */
-const FETCH_CONCURRENCY = 16;
+const FETCH_CONCURRENCY = 32;
 /** Memory of a key in a loaded node: a datom object with its fields, or a log entry (estimate). */
 const BYTES_PER_KEY = 120;
 
@@ -37,6 +37,8 @@ export interface SegmentCacheStats {
 interface Entry {
   readonly node: IndexNode<unknown>;
   readonly bytes: number;
+  /** Read since the eviction sweep last passed it (the clock's second chance). */
+  used: boolean;
 }
 
 export class SegmentCache {
@@ -47,6 +49,7 @@ export class SegmentCache {
     this.stats = { hits: 0, misses: 0, fetches: 0, fetchedBytes: 0, roundTrips: 0, bytes: 0, limitBytes, entries: 0, evictions: 0 };
   }
 
+  /** A lookup is on every step of a walk into a durable tree: a flag write, no reordering. */
   get(key: string): IndexNode<unknown> | undefined {
     const e = this.entries.get(key);
     if (e === undefined) {
@@ -54,9 +57,7 @@ export class SegmentCache {
       return undefined;
     }
     this.stats.hits++;
-    // Most recently used last: Map keeps insertion order.
-    this.entries.delete(key);
-    this.entries.set(key, e);
+    e.used = true;
     return e.node;
   }
 
@@ -70,11 +71,19 @@ export class SegmentCache {
       this.stats.bytes -= old.bytes;
       this.entries.delete(key);
     }
-    this.entries.set(key, { node, bytes });
+    this.entries.set(key, { node, bytes, used: false });
     this.stats.bytes += bytes;
+    // Least recently used out, approximately (CLOCK): in insertion order, an entry read since the
+    // sweep last saw it goes to the back instead; one not read is evicted.
+    let passes = 0;
     for (const [k, e] of this.entries) {
-      if (this.stats.bytes <= this.limitBytes || this.entries.size <= 1) break;
+      if (this.stats.bytes <= this.limitBytes || this.entries.size <= 1 || passes++ > 2 * this.entries.size) break;
       this.entries.delete(k);
+      if (e.used && k !== key) {
+        e.used = false;
+        this.entries.set(k, e);
+        continue;
+      }
       this.stats.bytes -= e.bytes;
       this.stats.evictions++;
     }
@@ -106,8 +115,9 @@ export class DatabaseSegments implements NodeStore<unknown> {
     readonly cache: SegmentCache,
   ) {}
 
+  /** Segments are content-addressed: equal keys are equal nodes, whichever database holds them. */
   private key(addr: string): string {
-    return `${this.dbId}/${addr}`;
+    return addr;
   }
 
   load(addr: string): IndexNode<unknown> | undefined {
@@ -153,12 +163,43 @@ export async function withSegments<T>(fn: () => T | Promise<T>): Promise<T> {
       return await fn();
     } catch (e) {
       if (!(e instanceof SegmentMiss)) throw e;
-      if (round >= MAX_MISS_ROUNDS) {
-        throw busy('segment/cache-too-small', `The operation needs more index segments at once than this node's segment cache holds (${round} rounds of fetching); retry, or give the node a larger --cache-size-mb`);
-      }
+      if (round >= MAX_MISS_ROUNDS) throw cacheTooSmall(round);
       const store = e.store as unknown;
       if (!(store instanceof DatabaseSegments)) throw e;
       await store.fetch(e.addrs);
     }
   }
+}
+
+/**
+ * Runs a synchronous engine operation (a query, a pull, a transaction's evaluation) through its
+ * misses. After a miss, one pass of the operation collects every segment it would miss
+ * (collectMisses), and they are fetched together: a query reading a thousand entities not loaded
+ * costs a round trip or two per tree level, not one per entity.
+ */
+export async function evaluate<T>(fn: () => T): Promise<T> {
+  for (let round = 0; ; round++) {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof SegmentMiss)) throw e;
+      if (round >= MAX_MISS_ROUNDS) throw cacheTooSmall(round);
+      await fetchMissing(e);
+    }
+  }
+
+  async function fetchMissing(e: SegmentMiss): Promise<void> {
+    const all = collectMisses(fn);
+    const first = all.get(e.store) ?? new Set<string>();
+    for (const a of e.addrs) first.add(a);
+    all.set(e.store, first);
+    await Promise.all([...all].map(([store, addrs]) => {
+      if (!(store instanceof DatabaseSegments)) throw e;
+      return store.fetch([...addrs]);
+    }));
+  }
+}
+
+function cacheTooSmall(round: number): Error {
+  return busy('segment/cache-too-small', `The operation needs more index segments at once than this node's segment cache holds (${round} rounds of fetching); retry, or give the node a larger --cache-size-mb`);
 }

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   Datom, Db, emptyDb, busy, DatalithError, incorrect, isDatalithError, notFound, unavailable, findTxId, transact, transactSteps,
-  type TxReport, Replay, checkClientTxId, RESERVED_TX_ID_PREFIX, SYS, SegmentMiss, missingForApply, restoreState, type DbState,
+  type TxReport, Replay, checkClientTxId, RESERVED_TX_ID_PREFIX, SYS, SegmentMiss, collectMisses, missingForApply, restoreState, type DbState,
 } from '../../engine';
 import { withSegments, type DatabaseSegments } from '../indexing/segment-cache';
 import type { DurableRootSource } from '../indexing/durable';
@@ -266,6 +266,8 @@ export class DatabaseHost {
         // Page by page: the next page is read while this one is replayed.
         let first = true;
         for await (const entries of this.log.readEntryPages(this.dbId, this.current.t, { consistent: true })) {
+          // On durable segments: the paths the whole page touches, fetched together.
+          if (this.durability !== null && this.current.state.current.eavt.store !== null) await this.prefetch(this.current.state, this.pageDatoms(entries));
           for (const entry of entries) {
             // Replaying a long log (a node loading a database) lets other requests through
             // between entries instead of holding the event loop for the whole replay.
@@ -283,6 +285,15 @@ export class DatabaseHost {
     return this.catchingUp;
   }
 
+  /** The datoms of the transactions in `entries` after the current value. */
+  private pageDatoms(entries: readonly LogEntry[]): Datom[] {
+    const datoms: Datom[] = [];
+    for (const entry of entries) {
+      for (const tx of entry.txs) if (tx.t > this.current.t && !closesLog(tx)) for (const d of decodeTx(tx.t, tx.payload).datoms) datoms.push(d);
+    }
+    return datoms;
+  }
+
   /** applyEntry, with the segments it touches fetched first (and again for what it still misses). */
   private async applyEntryLoaded(entry: LogEntry): Promise<void> {
     const segs = this.durability?.segments;
@@ -290,8 +301,7 @@ export class DatabaseHost {
       this.applyEntry(entry);
       return;
     }
-    const datoms: Datom[] = [];
-    for (const tx of entry.txs) if (tx.t > this.current.t && !closesLog(tx)) datoms.push(...decodeTx(tx.t, tx.payload).datoms);
+    const datoms = this.pageDatoms([entry]);
     for (;;) {
       await this.prefetch(this.current.state, datoms);
       try {
@@ -571,8 +581,11 @@ export class DatabaseHost {
         plan.spec = r.dbAfter;
       } catch (e) {
         if (e instanceof SegmentMiss && this.durability !== null) {
-          // The evaluation needs segments not loaded: fetch them and evaluate it again.
-          await this.durability.segments.fetch(e.addrs);
+          // The evaluation needs segments not loaded: fetch every one a pass of it would miss
+          // (its lookups all at once), and evaluate it again.
+          const spec = plan.spec;
+          const all = collectMisses(() => transact(spec, s.leader.txData, { maxDatoms: MAX_TX_DATOMS, txId: s.leader.txId }));
+          await this.durability.segments.fetch([...e.addrs, ...(all.get(e.store) ?? [])]);
           i--;
           continue;
         }

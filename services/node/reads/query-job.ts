@@ -14,7 +14,7 @@ import { publicDatom, pullManySelector, pullSelector, q as engineQ, transact, in
 import type { Databases } from '../databases';
 import type { DbSpec, DbValues } from './db-values';
 import { MAX_TX_DATOMS, type DatabaseHost } from '../log/transactor';
-import { withSegments } from '../indexing/segment-cache';
+import { evaluate, withSegments } from '../indexing/segment-cache';
 
 /** A database input: the node's view of it (id and t) travels with the descriptor. */
 export interface JobDbInput {
@@ -137,13 +137,14 @@ async function evaluateReadJob(databases: Databases, values: DbValues, job: Read
       const db = await resolveDb(databases, values, job.db, false, signal);
       const selector = fromWire(job.selector);
       const target = fromWire(job.target);
-      const result = job.kind === 'pull' ? pullSelector(db, selector, target) : pullManySelector(db, selector, target);
+      const result = await evaluate(() => (job.kind === 'pull' ? pullSelector(db, selector, target) : pullManySelector(db, selector, target)));
       return encodeResponse({ result }, job.maxResponseBytes);
     }
     case 'with': {
       const db = await resolveDb(databases, values, job.db, true, signal);
       const instant = Date.now();
-      const r = transact(db, fromWire(job.txData), { now: instant, maxDatoms: MAX_TX_DATOMS });
+      const txData = fromWire(job.txData);
+      const r = await evaluate(() => transact(db, txData, { now: instant, maxDatoms: MAX_TX_DATOMS }));
       return encodeResponse({
         t: r.dbAfter.t,
         basisT: r.dbBefore.t,
@@ -153,7 +154,8 @@ async function evaluateReadJob(databases: Databases, values: DbValues, job: Read
       }, job.maxResponseBytes);
     }
     case 'stats': {
-      const stats = (await resolveDb(databases, values, job.db, true, signal)).stats();
+      const db = await resolveDb(databases, values, job.db, true, signal);
+      const stats = await evaluate(() => db.stats());
       // The durable index as the node that took the request sees it (docs/indexing.md).
       return encodeResponse({ ...stats, indexedT: job.db.indexedT ?? 0, tailDatoms: job.db.tailDatoms ?? 0 }, job.maxResponseBytes);
     }
@@ -166,7 +168,8 @@ async function evaluateReadJob(databases: Databases, values: DbValues, job: Read
 export async function runQueryJob(databases: Databases, values: DbValues, job: QueryJob, signal?: AbortSignal): Promise<string> {
   const inputs = await Promise.all(job.inputs.map(async (x) => ('value' in x ? fromWire(x.value) : resolveDb(databases, values, x.db))));
   if (signal?.aborted) throw clientGone();
-  const result = engineQ(fromWire(job.query), inputs, { timeout: job.timeout, offset: job.offset, limit: job.limit });
+  const query = fromWire(job.query);
+  const result = await evaluate(() => engineQ(query, inputs, { timeout: job.timeout, offset: job.offset, limit: job.limit }));
   if (Array.isArray(result)) {
     checkRows(result.length, job.maxResultRows, 'query/result-too-large',
       'narrow the query, aggregate it, or page through it with :offset and :limit');
