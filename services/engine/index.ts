@@ -14,7 +14,9 @@ export { SYS } from './schema';
 export { findTxId, transact, transactSteps, transactionTooLarge, txForms, type TxIdRecord, type TxReport, type TransactOptions } from './transact';
 export { Replay, rebuildAt } from './replay';
 export { runSteps, type Steps } from './steps';
-export { childKeys, decodeSegmentBody, decodeStoredSegment, encodeSegmentBody, type LogSegment, type Segment, type StoredSegment } from './segment';
+export {
+  childKeys, decodeSegmentBody, decodeStoredSegment, decodeTxBody, encodeSegmentBody, encodeTxBody, type LogSegment, type Segment, type StoredSegment, type TxBody,
+} from './segment';
 export { collectMisses, SegmentMiss, type Node as IndexNode, type NodeStore } from './btree';
 export {
   missingForApply, nodeOfSegment, restoreState, segmentKeyCount, segmentOfWrite, writeStateSegments,

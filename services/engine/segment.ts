@@ -320,3 +320,64 @@ function decodeLogSegment(b: Record<string, unknown>): LogLeafSegment | LogBranc
     children: keys.map((key: string, i): LogBranchChild => ({ key, size: sizes[i]!, last: { t: ts[i]!, tx: TX_BASE + ts[i]!, instant: xs[i]!, data: [] } })),
   };
 }
+
+// ---- log transaction bodies ---------------------------------------------------------------
+
+/** Version of the transaction body layout below; a reader refuses any other. */
+export const TX_BODY_FORMAT = 1;
+
+/** What the log holds of one transaction: its datoms as committed (all of one tx), instant, tempids. */
+export interface TxBody<R = unknown> {
+  readonly instant: number;
+  readonly tempids: Record<string, number>;
+  readonly datoms: readonly Datom[];
+  /** Refusals an empty transaction seals (opaque here: the node's records). */
+  readonly refused?: readonly R[];
+}
+
+/**
+ * A transaction's body in the same MessagePack codec as segments (values keep their exact kind):
+ * `{ f, i: instant, m: tempids, e, a, v, x: added 0|1, r?: refused }`, columnar. The tx is not
+ * stored: the log item's t names it.
+ */
+export function encodeTxBody<R>(b: TxBody<R>): Uint8Array {
+  const n = b.datoms.length;
+  const e = new Array<number>(n);
+  const a = new Array<number>(n);
+  const v = new Array<unknown>(n);
+  const x = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const d = b.datoms[i]!;
+    e[i] = d.e;
+    a[i] = d.a;
+    v[i] = packValue(d.v);
+    x[i] = d.added ? 1 : 0;
+  }
+  return packr.pack({ f: TX_BODY_FORMAT, i: b.instant, m: b.tempids, e, a, v, x, ...(b.refused !== undefined && b.refused.length > 0 ? { r: b.refused } : {}) });
+}
+
+/** The body encodeTxBody wrote, its datoms given transaction entity `tx`. */
+export function decodeTxBody<R>(bytes: Uint8Array, tx: number): TxBody<R> & { readonly refused: readonly R[] } {
+  let x: unknown;
+  try {
+    x = packr.unpack(bytes);
+  } catch (e) {
+    throw fault('log/corrupt-payload', `corrupt transaction body: ${(e as Error).message}`);
+  }
+  const b = (x ?? {}) as Record<string, unknown>;
+  if (b['f'] !== TX_BODY_FORMAT) {
+    throw fault('log/unsupported-format', `transaction body format ${String(b['f'])} is not supported (this node reads format ${TX_BODY_FORMAT})`);
+  }
+  const es = b['e'];
+  const n = Array.isArray(es) ? es.length : -1;
+  const as = b['a'];
+  const vs = b['v'];
+  const xs = b['x'];
+  if (!isIntArray(es, n) || !isIntArray(as, n) || !isIntArray(xs, n) || !Array.isArray(vs) || vs.length !== n
+    || typeof b['i'] !== 'number' || b['m'] === null || typeof b['m'] !== 'object') {
+    throw fault('log/corrupt-payload', 'corrupt transaction body: columns disagree or fields are missing');
+  }
+  const datoms: Datom[] = new Array(n);
+  for (let i = 0; i < n; i++) datoms[i] = new Datom(es[i]!, as[i]!, vs[i] as Value, tx, xs[i] === 1);
+  return { instant: b['i'], tempids: b['m'] as Record<string, number>, datoms, refused: (Array.isArray(b['r']) ? b['r'] : []) as R[] };
+}

@@ -3,10 +3,19 @@
  * its instant and tempids, and any refusals it seals), and the records that are not
  * transactions. The item and body format around payloads is LogStore's (log-store.ts).
  *
- * Payload format (JSON, UTF-8): `{ instant, tempids, datoms: [[e, a, wireValue, 0|1], …],
- * refused?: [{ txId, category, code?, message }] }`.
+ * Payload format 2 (written since the durable indexes, docs/adr/010): binary,
+ *
+ *   0xD1  magic (a JSON payload starts with '{')
+ *   u8    PAYLOAD_FORMAT (2)
+ *   u8    codec: 0 none, 2 brotli (bodies above COMPRESS_ABOVE_BYTES)
+ *   ...   the body: the engine's transaction body (MessagePack, columnar; encodeTxBody)
+ *
+ * DynamoDB bills and throttles writes by size, so a smaller payload is more transactions per
+ * second within one partition. Format 1 (JSON, UTF-8: `{ instant, tempids, datoms: [[e, a,
+ * wireValue, 0|1], …], refused? }`) is still read: logs written before stay readable.
  */
-import { Datom, DatalithError, fromWire, toWire, tToTx, type TxReport, type Value } from '../../engine';
+import { brotliCompressSync, brotliDecompressSync, constants as zlib } from 'node:zlib';
+import { Datom, DatalithError, decodeTxBody, encodeTxBody, fault, fromWire, tToTx, type TxReport, type Value } from '../../engine';
 import type { LogTx } from './log-store';
 
 /**
@@ -45,19 +54,50 @@ interface TxPayload {
   readonly refused?: readonly RecordedRefusal[];
 }
 
+const PAYLOAD_MAGIC = 0xd1;
+export const PAYLOAD_FORMAT = 2;
+const CODEC_NONE = 0;
+const CODEC_BROTLI = 2;
+/** Bodies above this are compressed (a small one would not gain a write unit). */
+const COMPRESS_ABOVE_BYTES = 1024;
+/** A payload never inflates beyond this (the largest transaction is far below). */
+const MAX_BODY_BYTES = 256 * 1024 * 1024;
+
 export function encodeTx(r: TxReport, refused?: readonly RecordedRefusal[]): Uint8Array {
-  const payload: TxPayload = {
-    instant: r.dbAfter.state.lastInstant,
-    tempids: r.tempids,
-    datoms: r.txData.map((d) => [d.e, d.a, toWire(d.v), d.added ? 1 : 0]),
-    ...(refused !== undefined && refused.length > 0 ? { refused } : {}),
-  };
-  return Buffer.from(JSON.stringify(payload));
+  const body = encodeTxBody({ instant: r.dbAfter.state.lastInstant, tempids: r.tempids, datoms: r.txData, ...(refused !== undefined ? { refused } : {}) });
+  const compress = body.byteLength > COMPRESS_ABOVE_BYTES;
+  const stored = compress
+    ? brotliCompressSync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 4, [zlib.BROTLI_PARAM_SIZE_HINT]: body.byteLength } })
+    : body;
+  const out = new Uint8Array(3 + stored.byteLength);
+  out[0] = PAYLOAD_MAGIC;
+  out[1] = PAYLOAD_FORMAT;
+  out[2] = compress ? CODEC_BROTLI : CODEC_NONE;
+  out.set(stored, 3);
+  return out;
 }
 
 export function decodeTx(t: number, bytes: Uint8Array): { instant: number; tempids: Record<string, number>; datoms: Datom[]; refused: readonly RecordedRefusal[] } {
-  const p = JSON.parse(Buffer.from(bytes).toString('utf8')) as TxPayload;
   const tx = tToTx(t);
+  if (bytes[0] !== PAYLOAD_MAGIC) return decodeJsonTx(tx, bytes);
+  if (bytes[1] !== PAYLOAD_FORMAT || (bytes[2] !== CODEC_NONE && bytes[2] !== CODEC_BROTLI)) {
+    throw fault('log/unsupported-format', `log payload format ${bytes[1]} / codec ${bytes[2]} at t ${t} is not supported (this node reads ${PAYLOAD_FORMAT})`, { t });
+  }
+  let body: Uint8Array = bytes.subarray(3);
+  if (bytes[2] === CODEC_BROTLI) {
+    try {
+      body = brotliDecompressSync(body, { maxOutputLength: MAX_BODY_BYTES });
+    } catch (e) {
+      throw fault('log/corrupt-payload', `corrupt log payload at t ${t}: ${(e as Error).message}`, { t });
+    }
+  }
+  const b = decodeTxBody<RecordedRefusal>(body, tx);
+  return { instant: b.instant, tempids: b.tempids, datoms: b.datoms as Datom[], refused: b.refused };
+}
+
+/** Format 1: JSON (logs written before format 2). */
+function decodeJsonTx(tx: number, bytes: Uint8Array): { instant: number; tempids: Record<string, number>; datoms: Datom[]; refused: readonly RecordedRefusal[] } {
+  const p = JSON.parse(Buffer.from(bytes).toString('utf8')) as TxPayload;
   return {
     instant: p.instant,
     tempids: p.tempids,
