@@ -2,20 +2,33 @@
  * A database value of the in-process client: an engine value plus the database name. The
  * node's HTTP API answers with the same engine functions, so local and remote results agree.
  *
+ * A value of the durable local mode may live on index segments: every read runs through the
+ * engine's `runLoading`, which fetches what a read misses and runs it again.
+ *
  * Cancellation: a call checks its `signal` before it evaluates (an iterator, before each page)
  * and rejects as the remote client does (`client/aborted`). Evaluation is synchronous: once it
  * has begun, nothing can run to abort it, and it completes (a query's `timeout` bounds it).
  */
-import { type Db as EngineDb, pullManySelector, pullSelector, q as engineQ, transact, incorrect, api } from '../engine';
+import { type Db as EngineDb, pullManySelector, pullSelector, q as engineQ, transact, incorrect, api, runLoading, SegmentMiss } from '../engine';
 import { abortable, throwIfAborted, throwIfOptionsAborted } from './abort';
 import { datomsArgs, indexRangeArgs, iterDatomsArgs, iterIndexRangeArgs, iterTxRangeArgs, paged, txRangeArgs } from './paging';
 import type { AbortOptions, ChunkArgs, Datom, Db, DatomsArgs, DbStats, IndexName, IndexRangeArgs, QueryMap, TimePoint, TxRangeEntry, TxReport } from './types';
 
 export class LocalDb implements Db {
-  constructor(
-    readonly engine: EngineDb,
-    readonly dbName: string,
-  ) {}
+  private value: EngineDb | (() => EngineDb);
+
+  /**
+   * `engine` may be a function for a value not resolved yet: `asOf(date)` on segments may need
+   * the log's segments to find its t, and is resolved by the first read (which loads them).
+   */
+  constructor(engine: EngineDb | (() => EngineDb), readonly dbName: string) {
+    this.value = engine;
+  }
+
+  get engine(): EngineDb {
+    if (typeof this.value === 'function') this.value = this.value();
+    return this.value;
+  }
 
   get t(): number {
     return this.engine.t;
@@ -31,28 +44,38 @@ export class LocalDb implements Db {
   }
 
   asOf(point: TimePoint): Db {
-    return new LocalDb(this.engine.asOf(point), this.dbName);
+    return this.derived((db) => db.asOf(point));
   }
   since(point: TimePoint): Db {
-    return new LocalDb(this.engine.since(point), this.dbName);
+    return this.derived((db) => db.since(point));
+  }
+
+  /** A filtered value; one that needs segments not loaded yet (a Date on a durable log) waits for its first read. */
+  private derived(f: (db: EngineDb) => EngineDb): Db {
+    try {
+      return new LocalDb(f(this.engine), this.dbName);
+    } catch (e) {
+      if (!(e instanceof SegmentMiss)) throw e;
+      return new LocalDb(() => f(this.engine), this.dbName);
+    }
   }
   history(): Db {
     return new LocalDb(this.engine.history(), this.dbName);
   }
 
   async q(query: unknown, ...inputs: unknown[]): Promise<any> {
-    return runLocalQuery(query, inputs, this);
+    return runLoading(() => runLocalQuery(query, inputs, this));
   }
 
   async pull(selector: unknown, eid: unknown, options?: AbortOptions): Promise<Record<string, unknown> | null> {
     throwIfOptionsAborted(options, 'pull');
-    return pullSelector(this.engine, selector, eid);
+    return runLoading(() => pullSelector(this.engine, selector, eid));
   }
 
   async pullMany(selector: unknown, eids: unknown[], options?: AbortOptions): Promise<Array<Record<string, unknown> | null>> {
     throwIfOptionsAborted(options, 'pullMany');
     if (!Array.isArray(eids)) throw incorrect('pull/invalid-eids', 'pullMany expects an array of entity identifiers');
-    return pullManySelector(this.engine, selector, eids);
+    return runLoading(() => pullManySelector(this.engine, selector, eids));
   }
 
   datoms(index: IndexName, ...components: unknown[]): Promise<Datom[]>;
@@ -60,7 +83,7 @@ export class LocalDb implements Db {
   async datoms(index: IndexName | DatomsArgs, ...components: unknown[]): Promise<Datom[]> {
     const a = datomsArgs(index, components);
     throwIfAborted(a.signal, 'datoms');
-    return api.datoms(this.engine, a.index, a.components, Infinity, a.page);
+    return runLoading(() => api.datoms(this.engine, a.index, a.components, Infinity, a.page));
   }
 
   indexRange(attr: string, start?: unknown, end?: unknown): Promise<Datom[]>;
@@ -68,28 +91,28 @@ export class LocalDb implements Db {
   async indexRange(attr: string | IndexRangeArgs, start?: unknown, end?: unknown): Promise<Datom[]> {
     const a = indexRangeArgs(attr, start, end);
     throwIfAborted(a.signal, 'indexRange');
-    return api.indexRange(this.engine, a.attr, a.start, a.end, Infinity, a.page);
+    return runLoading(() => api.indexRange(this.engine, a.attr, a.start, a.end, Infinity, a.page));
   }
 
   async *iterDatoms(args: DatomsArgs & ChunkArgs): AsyncGenerator<Datom, void, undefined> {
     const a = iterDatomsArgs(args);
-    yield* paged<Datom>(a.walk, async (offset, limit, after) => api.datoms(this.engine, a.index, a.components, Infinity, { offset, limit, after }), a.signal, 'iterDatoms');
+    yield* paged<Datom>(a.walk, (offset, limit, after) => runLoading(() => api.datoms(this.engine, a.index, a.components, Infinity, { offset, limit, after })), a.signal, 'iterDatoms');
   }
 
   async *iterIndexRange(args: IndexRangeArgs & ChunkArgs): AsyncGenerator<Datom, void, undefined> {
     const a = iterIndexRangeArgs(args);
-    yield* paged<Datom>(a.walk, async (offset, limit, after) => api.indexRange(this.engine, a.attr, a.start, a.end, Infinity, { offset, limit, after }), a.signal, 'iterIndexRange');
+    yield* paged<Datom>(a.walk, (offset, limit, after) => runLoading(() => api.indexRange(this.engine, a.attr, a.start, a.end, Infinity, { offset, limit, after })), a.signal, 'iterIndexRange');
   }
 
   async with(txData: unknown, options?: AbortOptions): Promise<TxReport> {
     throwIfOptionsAborted(options, 'with');
-    const r = transact(this.engine, txData);
+    const r = await runLoading(() => transact(this.engine, txData));
     return localReport(r, this.dbName);
   }
 
   async stats(options?: AbortOptions): Promise<DbStats> {
     throwIfOptionsAborted(options, 'stats');
-    return this.engine.stats();
+    return runLoading(() => this.engine.stats());
   }
 }
 
@@ -129,7 +152,8 @@ export function runLocalQuery(query: unknown, inputs: unknown[], self?: LocalDb)
  */
 export async function localTxRange(current: () => Promise<EngineDb>, range: unknown): Promise<TxRangeEntry[]> {
   const a = txRangeArgs(range);
-  return api.txRange(await abortable(current(), a.signal, 'txRange'), a.start as TimePoint | null | undefined, a.end as TimePoint | null | undefined, a.page);
+  const db = await abortable(current(), a.signal, 'txRange');
+  return runLoading(() => api.txRange(db, a.start as TimePoint | null | undefined, a.end as TimePoint | null | undefined, a.page));
 }
 
 export async function* localIterTxRange(current: () => Promise<EngineDb>, range: unknown): AsyncGenerator<TxRangeEntry, void, undefined> {
@@ -138,6 +162,7 @@ export async function* localIterTxRange(current: () => Promise<EngineDb>, range:
   yield* paged<TxRangeEntry>(a.walk, async (offset, limit, last) => {
     db ??= await abortable(current(), a.signal, 'iterTxRange');
     const start = last === undefined ? a.start as TimePoint | null | undefined : last.t + 1;
-    return api.txRange(db, start, a.end as TimePoint | null | undefined, { offset, limit });
+    const value = db;
+    return runLoading(() => api.txRange(value, start, a.end as TimePoint | null | undefined, { offset, limit }));
   }, a.signal, 'iterTxRange');
 }

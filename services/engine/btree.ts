@@ -62,6 +62,8 @@ export type Child<T> = Node<T> | Stub<T>;
  */
 export interface NodeStore<T> {
   load(addr: string): Node<T> | undefined;
+  /** Brings segments into memory (the node's store does the I/O; the engine only asks). */
+  fetch?(addrs: readonly string[]): Promise<void>;
 }
 
 /**

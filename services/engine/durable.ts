@@ -10,7 +10,8 @@
  *
  * Pure: the node fetches segments, encodes them and advances roots; nothing here waits.
  */
-import { loadedBranch, loadedLeaf, SortedSet, writeSegments, type Node, type NodeStore, type SegmentRef, type SegmentWrite } from './btree';
+import { collectMisses, loadedBranch, loadedLeaf, SegmentMiss, SortedSet, writeSegments, type Node, type NodeStore, type SegmentRef, type SegmentWrite } from './btree';
+import { busy } from './errors';
 import type { StoredSegment } from './segment';
 import { CURRENT_ORDER, Datom, HISTORY_ORDER, INDEX_NAMES, Retraction, type IndexName } from './datom';
 import { cmpLog, Db, type DbState, type Indexes, type TxLogEntry } from './db';
@@ -166,5 +167,36 @@ export function segmentKeyCount(s: StoredSegment): number {
       return n;
     }
     default: return s.children.length;
+  }
+}
+
+/** Rounds of fetching one operation may take before it is refused. */
+export const MAX_MISS_ROUNDS = 400;
+
+/**
+ * Runs a synchronous operation on values that may live on durable segments, through its
+ * misses: after a miss, one pass of the operation collects every segment it would miss
+ * (collectMisses), the stores fetch them together, and the operation runs again. A query reading
+ * a thousand entities not loaded costs a round trip or two per tree level, not one per entity.
+ * The stores do the I/O; values wholly in memory never miss and run once.
+ */
+export async function runLoading<T>(fn: () => T, maxRounds = MAX_MISS_ROUNDS): Promise<T> {
+  for (let round = 0; ; round++) {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof SegmentMiss)) throw e;
+      if (round >= maxRounds) {
+        throw busy('segment/cache-too-small', `The operation needs more index segments at once than the segment cache holds (${round} rounds of fetching); retry, or give the node a larger --cache-size-mb`);
+      }
+      const all = collectMisses(fn);
+      const first = all.get(e.store) ?? new Set<string>();
+      for (const a of e.addrs) first.add(a);
+      all.set(e.store, first);
+      await Promise.all([...all].map(([store, addrs]) => {
+        if (store.fetch === undefined) throw e;
+        return store.fetch([...addrs]);
+      }));
+    }
   }
 }

@@ -19,7 +19,7 @@ export {
 } from './segment';
 export { collectMisses, SegmentMiss, type Node as IndexNode, type NodeStore } from './btree';
 export {
-  missingForApply, nodeOfSegment, restoreState, segmentKeyCount, segmentOfWrite, writeStateSegments,
+  MAX_MISS_ROUNDS, missingForApply, nodeOfSegment, restoreState, runLoading, segmentKeyCount, segmentOfWrite, writeStateSegments,
   type DurableRoot, type StateSegmentWrite, type TreeRoot,
 } from './durable';
 export { q, type QueryMap, type QueryOptions } from './query';

@@ -1,7 +1,9 @@
 /**
- * Durable in-process mode, `createClient({ local: { dir } })`: an in-process dynalite on `dir`
- * and the node's own catalog, log and transactor code, so a local program's data survives
- * restarts exactly as a node's does. (docs/adr/005-durable-local-mode.md)
+ * Durable in-process mode, `createClient({ local: { dir } })`: an in-process dynalite on `dir`,
+ * an in-process s3rver on `dir/segments` for index segments, and the node's own catalog, log,
+ * transactor and indexing code, so a local program's data survives restarts exactly as a node's
+ * does, and reopening it reads the durable index and the log's tail, not its whole history.
+ * (docs/adr/005-durable-local-mode.md, docs/adr/010-segment-format-and-root-protocol.md)
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -11,9 +13,13 @@ import type { AbortOptions, ChunkArgs, Client, Connection, Db, TransactOptions, 
 import { abortable, inDoubtAbort, signalOf, throwIfAborted, throwIfOptionsAborted } from '../client/abort';
 import { Databases } from '../node/databases';
 import type { DatabaseHost, TransactResult } from '../node/log/transactor';
-import { CatalogStore, createDynamoClient, ensureTables } from '../node/storage';
+import { CatalogStore, createDynamoClient, createS3Client, ensureTables, IndexRootStore, SegmentStore } from '../node/storage';
+import { Indexing, DEFAULT_INDEX_THRESHOLD_DATOMS, TAIL_MAX_FACTOR, defaultCacheSizeMb } from '../node/indexing/durable';
+import { SegmentCache } from '../node/indexing/segment-cache';
+import path from 'node:path';
 import { LogStore } from '../node/log';
 import { startDynaliteInProcess, type DynaliteHandle } from './dynalite';
+import { startS3rverInProcess, type S3rverHandle } from './s3rver';
 
 function report(r: TransactResult, name: string): TxReport {
   return {
@@ -80,8 +86,9 @@ class EmbeddedConnection implements Connection {
 
 interface Started {
   storage: DynaliteHandle;
+  segments: S3rverHandle;
   databases: Databases;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export class EmbeddedClient implements Client {
@@ -93,10 +100,39 @@ export class EmbeddedClient implements Client {
     this.started ??= (async () => {
       fs.mkdirSync(this.dir, { recursive: true });
       const storage = await startDynaliteInProcess({ dir: this.dir });
+      const segments = await startS3rverInProcess({ dir: path.join(this.dir, 'segments') }).catch(async (e: unknown) => {
+        await storage.close();
+        throw e;
+      });
       const client = createDynamoClient({ endpoint: storage.endpoint });
+      const s3 = createS3Client({ endpoint: segments.endpoint });
+      const store = new SegmentStore(s3);
       await ensureTables(client);
-      const databases = new Databases(new CatalogStore(client), new LogStore(client));
-      return { storage, databases, close: () => client.destroy() };
+      await store.ensureBucket();
+      const indexing = new Indexing({
+        segments: store,
+        roots: new IndexRootStore(client),
+        cache: new SegmentCache(defaultCacheSizeMb() * 1024 * 1024),
+        thresholdDatoms: DEFAULT_INDEX_THRESHOLD_DATOMS,
+        tailMaxDatoms: TAIL_MAX_FACTOR * DEFAULT_INDEX_THRESHOLD_DATOMS,
+        index: true,
+        nodeId: 'local',
+      });
+      const databases = new Databases(new CatalogStore(client), new LogStore(client), indexing);
+      return {
+        storage,
+        segments,
+        databases,
+        close: async () => {
+          // A job in flight finishes (or fails) before its storage goes away.
+          for (const name of databases.loaded()) {
+            const h = await databases.host(name).catch(() => undefined);
+            if (h) await indexing.settled(h.dbId);
+          }
+          client.destroy();
+          s3.destroy();
+        },
+      };
     })();
     return this.started;
   }
@@ -123,7 +159,8 @@ export class EmbeddedClient implements Client {
     if (!this.started) return;
     const s = await this.started;
     this.started = null;
-    s.close();
+    await s.close();
+    await s.segments.close();
     await s.storage.close();
   }
 }

@@ -9,11 +9,9 @@
  * round loads at least one new segment, so a walk finishes unless the cache is too small to hold
  * what one walk needs at once, which is refused after MAX_MISS_ROUNDS.
  */
-import { collectMisses, SegmentMiss, busy, fault, nodeOfSegment, segmentKeyCount, type IndexNode, type NodeStore } from '../../engine';
+import { MAX_MISS_ROUNDS, runLoading, SegmentMiss, busy, fault, nodeOfSegment, segmentKeyCount, type IndexNode, type NodeStore } from '../../engine';
 import type { SegmentStore } from '../storage';
 
-/** Rounds of fetching one operation may take before it is refused. */
-export const MAX_MISS_ROUNDS = 400;
 /** Segments fetched at once (one round of a miss). */
 const FETCH_CONCURRENCY = 32;
 /** Memory of a key in a loaded node: a datom object with its fields, or a log entry (estimate). */
@@ -171,34 +169,8 @@ export async function withSegments<T>(fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
-/**
- * Runs a synchronous engine operation (a query, a pull, a transaction's evaluation) through its
- * misses. After a miss, one pass of the operation collects every segment it would miss
- * (collectMisses), and they are fetched together: a query reading a thousand entities not loaded
- * costs a round trip or two per tree level, not one per entity.
- */
-export async function evaluate<T>(fn: () => T): Promise<T> {
-  for (let round = 0; ; round++) {
-    try {
-      return fn();
-    } catch (e) {
-      if (!(e instanceof SegmentMiss)) throw e;
-      if (round >= MAX_MISS_ROUNDS) throw cacheTooSmall(round);
-      await fetchMissing(e);
-    }
-  }
-
-  async function fetchMissing(e: SegmentMiss): Promise<void> {
-    const all = collectMisses(fn);
-    const first = all.get(e.store) ?? new Set<string>();
-    for (const a of e.addrs) first.add(a);
-    all.set(e.store, first);
-    await Promise.all([...all].map(([store, addrs]) => {
-      if (!(store instanceof DatabaseSegments)) throw e;
-      return store.fetch([...addrs]);
-    }));
-  }
-}
+/** A synchronous engine operation through its misses (the engine's runLoading). */
+export const evaluate = runLoading;
 
 function cacheTooSmall(round: number): Error {
   return busy('segment/cache-too-small', `The operation needs more index segments at once than this node's segment cache holds (${round} rounds of fetching); retry, or give the node a larger --cache-size-mb`);

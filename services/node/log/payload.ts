@@ -63,7 +63,16 @@ const COMPRESS_ABOVE_BYTES = 1024;
 /** A payload never inflates beyond this (the largest transaction is far below). */
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
 
+/**
+ * The transaction's payload. The size limit (MAX_TX_BYTES, docs/limits.md) is on the body
+ * before compression (`encodedTxSize`), so what a transaction may hold does not depend on how
+ * well its values compress.
+ */
 export function encodeTx(r: TxReport, refused?: readonly RecordedRefusal[]): Uint8Array {
+  return encodeTxSized(r, refused).bytes;
+}
+
+export function encodeTxSized(r: TxReport, refused?: readonly RecordedRefusal[]): { bytes: Uint8Array; bodyBytes: number } {
   const body = encodeTxBody({ instant: r.dbAfter.state.lastInstant, tempids: r.tempids, datoms: r.txData, ...(refused !== undefined ? { refused } : {}) });
   const compress = body.byteLength > COMPRESS_ABOVE_BYTES;
   const stored = compress
@@ -74,7 +83,7 @@ export function encodeTx(r: TxReport, refused?: readonly RecordedRefusal[]): Uin
   out[1] = PAYLOAD_FORMAT;
   out[2] = compress ? CODEC_BROTLI : CODEC_NONE;
   out.set(stored, 3);
-  return out;
+  return { bytes: out, bodyBytes: body.byteLength };
 }
 
 export function decodeTx(t: number, bytes: Uint8Array): { instant: number; tempids: Record<string, number>; datoms: Datom[]; refused: readonly RecordedRefusal[] } {

@@ -18,7 +18,7 @@ import type { DurableRootSource } from '../indexing/durable';
 import { runInSlices } from '../event-loop';
 import { entryBaseBytes, entryTxBytes, MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry, type LogStore } from './log-store';
 import type { TransactorObserver } from '../metrics';
-import { closesLog, decodeTx, encodeTx, recordRefusal, refusalError, type RecordedRefusal } from './payload';
+import { closesLog, decodeTx, encodeTx, encodeTxSized, recordRefusal, refusalError, type RecordedRefusal } from './payload';
 
 /** Documented cap on datoms per transaction (docs/limits.md). */
 export const MAX_TX_DATOMS = 100_000;
@@ -567,9 +567,9 @@ export class DatabaseHost {
       try {
         // In slices: a large transaction must not hold the event loop (docs/limits.md).
         const r = await runInSlices(transactSteps(plan.spec, s.leader.txData, { maxDatoms: MAX_TX_DATOMS, txId: s.leader.txId }));
-        const bytes = encodeTx(r);
-        if (bytes.byteLength > MAX_TX_BYTES) {
-          throw incorrect('db.error/transaction-too-large', `Transaction of ${bytes.byteLength} bytes exceeds the limit of ${MAX_TX_BYTES} bytes`, { bytes: bytes.byteLength, limit: MAX_TX_BYTES });
+        const { bytes, bodyBytes } = encodeTxSized(r);
+        if (bodyBytes > MAX_TX_BYTES) {
+          throw incorrect('db.error/transaction-too-large', `Transaction of ${bodyBytes} bytes exceeds the limit of ${MAX_TX_BYTES} bytes`, { bytes: bodyBytes, limit: MAX_TX_BYTES });
         }
         // An entry holds what fits in one item; a single big transaction goes alone (chunked).
         if (plan.accepted.length > 0 && plan.size + entryTxBytes(s.leader.txId, bytes.byteLength) > MAX_ITEM_BYTES) {
