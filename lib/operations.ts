@@ -26,6 +26,18 @@ export const NODE_METRICS = {
   catchUpLag: { metricName: 'CatchUpLag', statistic: 'Maximum', unit: cloudwatch.Unit.COUNT },
   /** Resident set size of the node process (Bytes, maximum). */
   memoryUsed: { metricName: 'MemoryUsed', statistic: 'Maximum', unit: cloudwatch.Unit.BYTES },
+  /** How many t the durable index of a node's database is behind its value: the largest t − indexedT (Count, maximum). */
+  indexingLag: { metricName: 'IndexingLag', statistic: 'Maximum', unit: cloudwatch.Unit.COUNT },
+  /** Datoms logged after the durable index and held in memory, the most of any database on a node (Count, maximum). */
+  tailDatoms: { metricName: 'TailDatoms', statistic: 'Maximum', unit: cloudwatch.Unit.COUNT },
+  /** Lookups the event loop's segment cache answered from memory, of all its lookups in the minute (Percent, average). */
+  segmentCacheHitRate: { metricName: 'SegmentCacheHitRate', statistic: 'Average', unit: cloudwatch.Unit.PERCENT },
+  /** Index segments fetched from the segment bucket (Count, summed). */
+  segmentFetches: { metricName: 'SegmentFetches', statistic: 'Sum', unit: cloudwatch.Unit.COUNT },
+  /** Indexing jobs started (Count, summed). */
+  indexingJobs: { metricName: 'IndexingJobs', statistic: 'Sum', unit: cloudwatch.Unit.COUNT },
+  /** Indexing jobs (and moves onto another node's root) that failed; the last root stays valid (Count, summed). */
+  indexingFailures: { metricName: 'IndexingFailures', statistic: 'Sum', unit: cloudwatch.Unit.COUNT },
 } as const;
 
 export interface NodeLogsProps {
@@ -61,12 +73,13 @@ export interface DatalithMonitoringProps {
   readonly alarmTopic?: sns.ITopic;
 }
 
-/** A dashboard of the system, and alarms on server errors and on unhealthy or missing nodes. */
+/** A dashboard of the system, and alarms on server errors, on unhealthy or missing nodes and on failing indexing. */
 export class DatalithMonitoring extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
   readonly errorsAlarm: cloudwatch.Alarm;
   readonly unhealthyHostsAlarm: cloudwatch.Alarm;
   readonly noHealthyHostAlarm: cloudwatch.Alarm;
+  readonly indexingFailuresAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: DatalithMonitoringProps) {
     super(scope, id);
@@ -74,6 +87,15 @@ export class DatalithMonitoring extends Construct {
     const alb = props.loadBalancer.metrics;
     const targets = props.targetGroup.metrics;
     const prefix = `${props.systemName}-${props.topology}`;
+    const node = (m: (typeof NODE_METRICS)[keyof typeof NODE_METRICS], statistic: string = m.statistic) =>
+      new cloudwatch.Metric({
+        namespace: props.metricsNamespace,
+        metricName: m.metricName,
+        statistic,
+        unit: m.unit,
+        period: minute,
+        label: `${m.metricName} (${statistic})`,
+      });
 
     // 502/503/504 from the load balancer (no node answered) and 5xx from the nodes themselves.
     const serverErrors = new cloudwatch.MathExpression({
@@ -110,23 +132,26 @@ export class DatalithMonitoring extends Construct {
       evaluationPeriods: 2,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
+    // A failed job backs off (up to 30 s) and the next starts over while the tail keeps growing:
+    // failures every minute for 5 minutes is indexing that does not recover (docs/indexing.md).
+    this.indexingFailuresAlarm = node(NODE_METRICS.indexingFailures).createAlarm(this, 'IndexingFailures', {
+      alarmName: `${prefix}-indexing-failing`,
+      alarmDescription: `Datalith ${prefix}: indexing jobs have failed in each of the last 5 minutes; the tail grows until transactions get busy (db.error/indexing-behind).`,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 5,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const alarms = [this.errorsAlarm, this.unhealthyHostsAlarm, this.noHealthyHostAlarm, this.indexingFailuresAlarm];
     if (props.alarmTopic) {
       const notify = new actions.SnsAction(props.alarmTopic);
-      for (const alarm of [this.errorsAlarm, this.unhealthyHostsAlarm, this.noHealthyHostAlarm]) {
+      for (const alarm of alarms) {
         alarm.addAlarmAction(notify);
         alarm.addOkAction(notify);
       }
     }
 
-    const node = (m: (typeof NODE_METRICS)[keyof typeof NODE_METRICS], statistic: string = m.statistic) =>
-      new cloudwatch.Metric({
-        namespace: props.metricsNamespace,
-        metricName: m.metricName,
-        statistic,
-        unit: m.unit,
-        period: minute,
-        label: `${m.metricName} (${statistic})`,
-      });
     const groupMetric = (metricName: string) =>
       new cloudwatch.Metric({
         namespace: 'AWS/AutoScaling',
@@ -149,7 +174,7 @@ export class DatalithMonitoring extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [this.errorsAlarm, this.unhealthyHostsAlarm, this.noHealthyHostAlarm],
+        alarms,
         width: 24,
         height: 3,
       }),
@@ -179,6 +204,11 @@ export class DatalithMonitoring extends Construct {
       graph('Pending operations', [node(NODE_METRICS.pendingOperations)]),
       graph('Catch-up lag (t)', [node(NODE_METRICS.catchUpLag)]),
       graph('Node memory (bytes)', [node(NODE_METRICS.memoryUsed)]),
+    );
+    this.dashboard.addWidgets(
+      graph('Indexing lag (t) and tail (datoms)', [node(NODE_METRICS.indexingLag)], [node(NODE_METRICS.tailDatoms)]),
+      graph('Indexing jobs and failures', [node(NODE_METRICS.indexingJobs)], [node(NODE_METRICS.indexingFailures)]),
+      graph('Segment cache', [node(NODE_METRICS.segmentCacheHitRate)], [node(NODE_METRICS.segmentFetches)]),
     );
     this.dashboard.addWidgets(
       graph('DynamoDB capacity', [...table(props.logTable, 'log'), ...table(props.catalogTable, 'catalog')]),

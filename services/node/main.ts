@@ -24,7 +24,7 @@ import { SegmentCache } from './indexing/segment-cache';
 import { LogStore } from './log';
 import type { ClusterNode } from './http/routes/context';
 import { Cluster } from './cluster/cluster';
-import { NodeMetrics, startMetricsPublisher } from './metrics';
+import { NodeMetrics, sampleIndexing, startMetricsPublisher } from './metrics';
 import { asgMembershipFromEnv } from './cluster/aws';
 
 export interface RunningNode {
@@ -175,6 +175,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
       namespace: config.metricsNamespace,
       metrics: m,
       pendingOperations: () => lifecycle.inFlight,
+      indexing: () => sampleIndexing(databases),
       ...(config.region !== undefined ? { region: config.region } : {}),
       onError: (e) => logger.warn({ err: e }, 'publishing metrics failed'),
     });

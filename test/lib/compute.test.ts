@@ -383,8 +383,8 @@ describe.each(each)('%s: operations', (name, t) => {
     });
   });
 
-  test('alarms on 5xx errors, on unhealthy nodes and on no healthy node', () => {
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  test('alarms on 5xx errors, on unhealthy nodes, on no healthy node and on failing indexing', () => {
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `datalith-${name}-5xx-errors`,
       Metrics: Match.arrayWith([
@@ -405,17 +405,33 @@ describe.each(each)('%s: operations', (name, t) => {
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
     });
+    // Failed indexing jobs in every minute of five: a one-off failure (retried) does not alarm.
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `datalith-${name}-indexing-failing`,
+      Metrics: [Match.objectLike({
+        MetricStat: Match.objectLike({ Metric: { Namespace: 'Datalith/datalith', MetricName: 'IndexingFailures' }, Stat: 'Sum', Period: 60 }),
+      })],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+      TreatMissingData: 'notBreaching',
+    });
   });
 
-  test('a dashboard with the load balancer, the group, the tables and the node metrics', () => {
+  test('a dashboard with the load balancer, the group, the tables and the node metrics, indexing and the segment cache included', () => {
     const { resource } = onlyResource(t, 'AWS::CloudWatch::Dashboard');
     expect(resource.Properties.DashboardName).toBe(`datalith-datalith-${name}`);
     const body = JSON.stringify(resource.Properties.DashboardBody);
-    for (const metric of ['Transactions', 'TransactionLatency', 'PendingOperations', 'Conflicts', 'CatchUpLag', 'MemoryUsed']) {
+    for (const metric of ['Transactions', 'TransactionLatency', 'PendingOperations', 'Conflicts', 'CatchUpLag', 'MemoryUsed',
+      'IndexingLag', 'TailDatoms', 'IndexingJobs', 'IndexingFailures', 'SegmentCacheHitRate', 'SegmentFetches']) {
       expect(body).toContain(`\\"Datalith/datalith\\",\\"${metric}\\"`);
     }
     for (const metric of ['RequestCount', 'TargetResponseTime', 'GroupInServiceInstances', 'ConsumedWriteCapacityUnits', 'ConditionalCheckFailedRequests']) {
       expect(body).toContain(metric);
+    }
+    for (const title of ['Indexing lag (t) and tail (datoms)', 'Indexing jobs and failures', 'Segment cache']) {
+      expect(body).toContain(`\\"title\\":\\"${title}\\"`);
     }
   });
 });
