@@ -11,7 +11,7 @@ import {
   batchTx, CITY_AGGREGATE, cityName, DATOMS_PER_PERSON, expectedCityAggregates, expectedFriendsAggregate, expectedFriendsOfFriends,
   expectedPull, FRIENDS, FRIENDS_AGGREGATE, FRIENDS_OF_FRIENDS, personAt, planScale, PULL_SELECTOR, queryMix, SCALE_SCHEMA,
 } from '../../bench/scale-data';
-import { parseSize, readRss, RssSampler, sizeLabel } from '../../bench/scale';
+import { parseSize, readRss, RssSampler, sizeLabel, verdicts, type SizeResult } from '../../bench/scale';
 
 const plan = planScale(20_000, 2_000);
 
@@ -103,4 +103,39 @@ test('RSS is read from /proc and the sampler keeps the largest sample', () => {
   expect(max).toBeGreaterThan(0);
   expect(readRss(2 ** 22 + 12_345)).toBeUndefined();
   expect(new RssSampler(2 ** 22 + 12_345).stop()).toEqual({ max: NaN, samples: 0 });
+});
+
+describe('the verdict', () => {
+  const first = (fromReadyMs: number, roundTrips?: number) => ({
+    fromReadyMs, fromStartMs: fromReadyMs + 800, startupMs: 800, openMs: 1, readMs: 1, opened: { t: 1 }, correct: true, answer: null,
+    ...(roundTrips === undefined ? {} : { counters: { hits: 0, misses: 3, fetches: 3, roundTrips, fetchedBytes: 1 } }),
+  });
+  const pass = { ms: 1, latencies: { pull: [], fof: [], city: [] }, wrong: 0, errors: 0 };
+  const size = (n: number, pullMs: number, aggMs: number, rssMb: number, roundTrips?: number): SizeResult => ({
+    size: n, reused: false,
+    built: { generator: 1, plan: planScale(n, 5_000), txDatoms: 5_000, datoms: n, t: 1, buildMs: 1, buildRssMax: 1 },
+    pull: first(pullMs, roundTrips), aggregate: first(aggMs, roundTrips),
+    mix: { cold: pass, warm: pass, warmRoundsMs: [1], rssMax: rssMb * 1024 * 1024, hwm: 0 },
+  });
+  const judged = (rs: SizeResult[]): string[] => verdicts(rs).map((l) => `${l.v} ${l.text.split(':')[0]}`);
+
+  test('judges 10M against 100k, RSS at 10M and round trips at every size', () => {
+    expect(judged([size(100_000, 100, 200, 300, 3), size(10_000_000, 300, 500, 768, 4)])).toEqual([
+      'PASS first answer (pull) from ready', 'PASS first answer (aggregate) from ready', 'PASS node RSS over the mix at 10M',
+      'PASS cold point read at 100k', 'PASS cold point read at 10M', 'PASS answers of the durable nodes',
+    ]);
+    expect(judged([size(100_000, 100, 200, 300, 3), size(10_000_000, 301, 700, 769, 5)])).toEqual([
+      'FAIL first answer (pull) from ready', 'FAIL first answer (aggregate) from ready', 'FAIL node RSS over the mix at 10M',
+      'PASS cold point read at 100k', 'FAIL cold point read at 10M', 'PASS answers of the durable nodes',
+    ]);
+  });
+
+  test('what was not measured is N/A, never a pass', () => {
+    const wrong = size(1_000_000, 100, 100, 100);
+    wrong.mix.warm = { ...pass, wrong: 2 };
+    expect(judged([size(100_000, 100, 200, 300), wrong])).toEqual([
+      'N/A first answer (pull) at 10M ≤ 3× at 100k', 'N/A first answer (aggregate) at 10M ≤ 3× at 100k', 'N/A node RSS over the mix ≤ 768 MB at 10M',
+      'N/A cold point read at 100k', 'N/A cold point read at 1M', 'FAIL answers of the durable nodes',
+    ]);
+  });
 });
