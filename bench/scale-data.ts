@@ -10,7 +10,7 @@
  * friend may be created by a transaction in flight at the same time, or later, and the full
  * record of person 77 then upserts into that entity (its `:person/id` is not asserted twice).
  */
-import { LAST_NAMES, NAMES } from './data';
+import { LAST_NAMES, mulberry32, NAMES } from './data';
 
 export const SCALE_SCHEMA = `[
   {:db/ident :person/id :db/valueType :db.type/long :db/cardinality :db.cardinality/one :db/unique :db.unique/identity}
@@ -27,17 +27,11 @@ export const PEOPLE_PER_CITY = 100;
 export const DATOMS_PER_PERSON = 5 + FRIENDS;
 
 /** Bumped when the generated data changes, so a kept build (`--dir`) is not reused for other data. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 /** A 32-bit hash of (a, b): the generator's source of randomness, per person and field. */
 export function hash32(a: number, b: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul((b + 0x7f4a7c15) | 0, 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return Math.floor(mulberry32(Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77))() * 4294967296);
 }
 
 export interface ScalePlan {
