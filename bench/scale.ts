@@ -267,9 +267,14 @@ async function nodeStatus(node: NodeRun, key: string): Promise<NodeStatus | unde
   const r = await getJson(`${node.url}/v1/status`, key);
   if (r.status === 404) return undefined;
   if (r.status !== 200) throw new Error(`GET /v1/status on ${node.id}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
-  const s = r.body as Partial<NodeStatus>;
-  if (typeof s.segments?.roundTrips !== 'number') throw new Error(`GET /v1/status on ${node.id} has no segments.roundTrips: ${JSON.stringify(s).slice(0, 300)}`);
-  return s as NodeStatus;
+  const s = r.body as Partial<NodeStatus> & { segments?: Record<string, number>; workerSegments?: Record<string, number> | null };
+  if (typeof s.segments?.['roundTrips'] !== 'number') throw new Error(`GET /v1/status on ${node.id} has no segments.roundTrips: ${JSON.stringify(s).slice(0, 300)}`);
+  // The event loop's cache and the query workers' (each has its own share), summed.
+  const sum: Record<string, number> = { ...s.segments };
+  for (const [k, v] of Object.entries(s.workerSegments ?? {})) if (typeof v === 'number') sum[k] = (sum[k] ?? 0) + v;
+  sum['cacheBytes'] = sum['bytes'] ?? 0;
+  sum['cacheLimitBytes'] = sum['limitBytes'] ?? 0;
+  return { ...s, segments: sum as unknown as SegmentCounters } as NodeStatus;
 }
 
 type CounterDelta = Pick<SegmentCounters, 'hits' | 'misses' | 'fetches' | 'roundTrips' | 'fetchedBytes'>;

@@ -18,8 +18,10 @@ import { MAX_TX_DATOMS } from '../log/transactor';
 export interface NodeStatus {
   readonly nodeId: string;
   readonly rssBytes: number;
-  /** The event loop's segment cache (query workers have their own share); null without segments. */
+  /** The event loop's segment cache; null without segments. */
   readonly segments: (SegmentCacheStats & { hitRate: number | null }) | null;
+  /** The query workers' caches, summed (as of each worker's last answer); null without workers or segments. */
+  readonly workerSegments: (SegmentCacheStats & { hitRate: number | null }) | null;
   readonly indexing: (IndexingStats & { inFlight: number; thresholdDatoms: number; tailMaxDatoms: number }) | null;
   readonly databases: Record<string, { t: number; indexedT: number; tailDatoms: number; indexLag: number }>;
 }
@@ -266,6 +268,8 @@ export class NodeOperations {
 
   /** The statistics of a database value (`{ datoms, attrs, t }`) as JSON text: on a query worker when the node has them, else here. */
   async statsText(name: string, spec: DbSpec, signal?: AbortSignal): Promise<string> {
+    // indexedT and the tail as of the basis asked for: catch up to it first.
+    await this.databases.withHost(name, (h) => h.awaitBasis(spec.basisT));
     return this.runRead({ kind: 'stats', db: await this.jobDb(name, spec), ...this.valueJobLimits() }, signal);
   }
 
@@ -284,10 +288,13 @@ export class NodeOperations {
       databases[name] = { t: h.db.t, indexedT: h.indexedT, tailDatoms: h.tailDatoms, indexLag: h.db.t - h.indexedT };
     }
     const cache = ix?.opts.cache.snapshot();
+    const inWorkers = this.opts.queryWorkers?.segmentStats();
+    const rate = (c: SegmentCacheStats) => ({ ...c, hitRate: c.hits + c.misses === 0 ? null : c.hits / (c.hits + c.misses) });
     return {
       nodeId: this.opts.nodeId,
       rssBytes: process.memoryUsage().rss,
-      segments: cache === undefined ? null : { ...cache, hitRate: cache.hits + cache.misses === 0 ? null : cache.hits / (cache.hits + cache.misses) },
+      segments: cache === undefined ? null : rate(cache),
+      workerSegments: inWorkers === undefined ? null : rate(inWorkers),
       indexing: ix === null ? null : { ...ix.stats, inFlight: ix.inFlight, thresholdDatoms: ix.opts.thresholdDatoms, tailMaxDatoms: ix.opts.tailMaxDatoms },
       databases,
     };

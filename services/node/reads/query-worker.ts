@@ -21,7 +21,7 @@ import { IndexRootStore } from '../storage/index-roots';
 import { SegmentStore } from '../storage/segment-store';
 import { createS3Client } from '../storage/s3-client';
 import { Indexing } from '../indexing/durable';
-import { SegmentCache } from '../indexing/segment-cache';
+import { SegmentCache, type SegmentCacheStats } from '../indexing/segment-cache';
 
 export interface QueryWorkerData extends StorageSettings {
   readonly datalithQueryWorker: true;
@@ -46,10 +46,12 @@ export interface SerializedError {
   readonly stack?: string;
 }
 
-export type WorkerReply =
+/** Every answer carries the worker's segment cache counters (the node's status sums them). */
+export type WorkerReply = (
   | { readonly id: number; readonly ok: string }
   | { readonly id: number; readonly error: SerializedError }
-  | { readonly ready: true };
+  | { readonly ready: true }
+) & { readonly segments?: SegmentCacheStats };
 
 export function serializeError(e: unknown): SerializedError {
   if (isDatalithError(e)) return anomalyToJson(e);
@@ -81,9 +83,10 @@ export function startQueryWorker(data: QueryWorkerData): void {
   const databases = new Databases(new CatalogStore(dynamo, names), new LogStore(dynamo, names), indexing);
   const values = new DbValues(databases);
   port.on('message', (m: WorkerJobMessage) => {
+    const segments = (): { segments?: SegmentCacheStats } => (indexing === null ? {} : { segments: indexing.opts.cache.snapshot() });
     runReadJob(databases, values, m.job).then(
-      (ok) => port.postMessage({ id: m.id, ok } satisfies WorkerReply),
-      (e: unknown) => port.postMessage({ id: m.id, error: serializeError(e) } satisfies WorkerReply),
+      (ok) => port.postMessage({ id: m.id, ok, ...segments() } satisfies WorkerReply),
+      (e: unknown) => port.postMessage({ id: m.id, error: serializeError(e), ...segments() } satisfies WorkerReply),
     );
   });
   port.postMessage({ ready: true } satisfies WorkerReply);

@@ -24,6 +24,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { busy, incorrect, interrupted, anomalyFromJson } from '../../engine';
 import { clientGone, type ReadJob } from './query-job';
+import type { SegmentCacheStats } from '../indexing/segment-cache';
 import type { QueryWorkerData, SerializedError, WorkerReply } from './query-worker';
 // Loaded for its side effect in a bundle (the bundle is the worker's entry there): nothing here.
 import './query-worker';
@@ -57,6 +58,8 @@ interface Slot {
   running: (Waiting & { id: number; watchdog: NodeJS.Timeout }) | null;
   /** Set when we terminate the worker ourselves (its exit is expected). */
   retiring: boolean;
+  /** The worker's segment cache as its last answer reported it. */
+  segments?: SegmentCacheStats;
 }
 
 export const DEFAULT_QUERY_WORKER_GRACE_MS = 1_000;
@@ -105,6 +108,21 @@ export class QueryWorkerPool {
   /** Jobs waiting for a worker. */
   get waiting(): number {
     return this.queue.length;
+  }
+
+  /** The segment caches of the workers (as of their last answers), summed; undefined without segments. */
+  segmentStats(): SegmentCacheStats | undefined {
+    let sum: SegmentCacheStats | undefined;
+    for (const s of this.slots) {
+      const x = s.segments;
+      if (x === undefined) continue;
+      if (sum === undefined) {
+        sum = { ...x };
+        continue;
+      }
+      for (const k of Object.keys(sum) as Array<keyof SegmentCacheStats>) sum[k] += x[k];
+    }
+    return sum;
   }
 
   /** Workers evaluating a job. */
@@ -207,6 +225,7 @@ export class QueryWorkerPool {
         this.dispatch();
         return;
       }
+      if (m.segments !== undefined) slot.segments = m.segments;
       const r = slot.running;
       if (r === null || r.id !== m.id) return;
       clearTimeout(r.watchdog);
