@@ -143,8 +143,16 @@ export class DatabaseHost {
     if (d === null || this.current.t > 0) return;
     const root = await d.roots.get(this.dbId);
     if (root === undefined) return;
-    await d.segments.fetch(root.addrs);
-    const state = await withSegments(() => restoreState(root.root, d.segments));
+    let state: DbState;
+    try {
+      await d.segments.fetch(root.addrs);
+      state = await withSegments(() => restoreState(root.root, d.segments));
+    } catch (e) {
+      // A root whose segments are not in this segment store (tables restored or moved without
+      // their bucket): the log is whole, so the value is replayed from it, as without segments.
+      if (isDatalithError(e) && e.code === 'segment/missing') return;
+      throw e;
+    }
     if (this.current.t === 0) {
       this.current = new Db(state);
       this.indexed = root.root.t;
