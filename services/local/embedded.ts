@@ -84,6 +84,11 @@ class EmbeddedConnection implements Connection {
   }
 }
 
+function positiveInt(v: string | undefined): number | undefined {
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
 interface Started {
   storage: DynaliteHandle;
   segments: S3rverHandle;
@@ -109,12 +114,15 @@ export class EmbeddedClient implements Client {
       const store = new SegmentStore(s3);
       await ensureTables(client);
       await store.ensureBucket();
+      // The node's indexing settings from the environment (docs/indexing.md), else its defaults.
+      const threshold = positiveInt(process.env['DATALITH_INDEX_THRESHOLD_DATOMS']) ?? DEFAULT_INDEX_THRESHOLD_DATOMS;
+      const cacheMb = positiveInt(process.env['DATALITH_CACHE_SIZE_MB']) ?? defaultCacheSizeMb();
       const indexing = new Indexing({
         segments: store,
         roots: new IndexRootStore(client),
-        cache: new SegmentCache(defaultCacheSizeMb() * 1024 * 1024),
-        thresholdDatoms: DEFAULT_INDEX_THRESHOLD_DATOMS,
-        tailMaxDatoms: TAIL_MAX_FACTOR * DEFAULT_INDEX_THRESHOLD_DATOMS,
+        cache: new SegmentCache(cacheMb * 1024 * 1024),
+        thresholdDatoms: threshold,
+        tailMaxDatoms: TAIL_MAX_FACTOR * threshold,
         index: true,
         nodeId: 'local',
       });

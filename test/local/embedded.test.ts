@@ -108,4 +108,39 @@ describe('createClient({ local: { dir } })', () => {
     expect((err as DatalithError).category).toBe('not-found');
     await c.close();
   });
+
+  test('indexes into dir/segments; reopening reads the root and the tail, and a missing segments folder falls back to the log', async () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'datalith-embedded-index-'));
+    const was = process.env['DATALITH_INDEX_THRESHOLD_DATOMS'];
+    process.env['DATALITH_INDEX_THRESHOLD_DATOMS'] = '300';
+    try {
+      const c1 = createClient({ local: { dir: d } });
+      await c1.createDatabase('people');
+      const conn = await c1.connect('people');
+      await conn.transact(SCHEMA);
+      for (let b = 0; b < 6; b++) await conn.transact(Array.from({ length: 100 }, (_, i) => ({ 'person/name': `p${b * 100 + i}` })));
+      const expected = await (await conn.db()).q('[:find (count ?e) :where [?e :person/name]]');
+      const stats = await (await conn.db()).stats();
+      await c1.close();
+      expect(fs.readdirSync(path.join(d, 'segments')).length).toBeGreaterThan(0);
+
+      const c2 = createClient({ local: { dir: d } });
+      const db2 = await (await c2.connect('people')).db();
+      expect(await db2.q('[:find (count ?e) :where [?e :person/name]]')).toEqual(expected);
+      expect(await db2.stats()).toEqual(stats);
+      expect(await db2.pull('[:person/name]', [':person/name', 'p0'])).toEqual({ 'person/name': 'p0' });
+      await c2.close();
+
+      fs.rmSync(path.join(d, 'segments'), { recursive: true, force: true });
+      const c3 = createClient({ local: { dir: d } });
+      const db3 = await (await c3.connect('people')).db();
+      expect(await db3.q('[:find (count ?e) :where [?e :person/name]]')).toEqual(expected);
+      expect(db3.t).toBe(db2.t);
+      await c3.close();
+    } finally {
+      if (was === undefined) delete process.env['DATALITH_INDEX_THRESHOLD_DATOMS'];
+      else process.env['DATALITH_INDEX_THRESHOLD_DATOMS'] = was;
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
 });

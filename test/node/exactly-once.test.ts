@@ -4,6 +4,7 @@
  * copies fell into group-commit batches; ids the database uses for itself cannot be sent; the
  * log and the indexes remember every id (no window); chunks of a lost append do not linger.
  */
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { QueryCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient, type CatalogStore } from '../../services/node/storage';
@@ -255,7 +256,9 @@ describe('the log and the indexes remember every id', () => {
 
 describe('chunks of a big transaction', () => {
   // Over one item's budget: stored in chunks referenced by its entry.
-  const bigTx = (key0: number): unknown[] => Array.from({ length: Math.ceil((MAX_ITEM_BYTES + 50_000) / 3_500) }, (_, i) => ({ 'item/key': key0 + i, 'item/blob': `${i}`.padEnd(3_500, 'x') }));
+  // Values that do not compress (payloads are compressed): the entry must need chunks.
+  const blob = (i: number): string => Array.from({ length: 40 }, (_, k) => createHash('sha512').update(`${i}:${k}`).digest('base64')).join('').slice(0, 3_500);
+  const bigTx = (key0: number): unknown[] => Array.from({ length: Math.ceil((MAX_ITEM_BYTES * 1.6) / 3_500) }, (_, i) => ({ 'item/key': key0 + i, 'item/blob': blob(i) }));
   async function chunkKeys(id: string): Promise<number[]> {
     const res = await storage.client.send(new QueryCommand({
       TableName: log.table,
@@ -278,7 +281,7 @@ describe('chunks of a big transaction', () => {
     expect((await chunkKeys(id)).length).toBe(Math.ceil(payload.byteLength / CHUNK_BYTES));
     const reader = new DatabaseHost(name, id, log);
     await reader.catchUp();
-    expect(reader.db.values(reader.db.entid([':item/key', 5_001])!, reader.db.attrOf(':item/blob')!.id)).toEqual(['1'.padEnd(3_500, 'x')]);
+    expect(reader.db.values(reader.db.entid([':item/key', 5_001])!, reader.db.attrOf(':item/blob')!.id)).toEqual([blob(1)]);
   });
 
   test('a sweep removes chunks no entry can reference and keeps the rest', async () => {
