@@ -306,8 +306,12 @@ describe('storage faults during a job', () => {
 
 if (LONG) {
   describe('two node processes indexing one database at once', () => {
-    it('both commit and index: one root, no failures but lost races, both nodes and a full replay agree', async () => {
-      const fc = await startFaultCluster({ nodes: 2, nodeEnv: { DATALITH_INDEX_THRESHOLD_DATOMS: String(THRESHOLD), DATALITH_QUERY_WORKERS: '0' } });
+    it('both commit and index, jobs in flight on both at once: one root, no failures but lost races, both nodes and a full replay agree', async () => {
+      // Segment puts 50 ms slower (the suite's s3rver behind its proxy), so jobs overlap.
+      storage.s3Proxy.delayMs = 50;
+      const fc = await startFaultCluster({
+        nodes: 2, s3Endpoint: storage.s3Proxy.endpoint, nodeEnv: { DATALITH_INDEX_THRESHOLD_DATOMS: String(THRESHOLD), DATALITH_QUERY_WORKERS: '0' },
+      });
       const key = fc.cluster.accessKey;
       const dynamo = createDynamoClient({ endpoint: fc.cluster.storage.endpoint });
       const roots = new IndexRootStore(dynamo);
@@ -328,10 +332,13 @@ if (LONG) {
         const rootTs: number[] = [];
         const writers = new Set<string>();
         const status = (url: string): Promise<NodeStatus> => nodeStatus(url, key);
+        let overlaps = 0;
         try {
-          await waitFor('both nodes to index several times', async () => {
-            for (const n of [a, b]) {
-              const d = (await status(n.url)).databases[db];
+          await waitFor('both nodes to index several times, at once at least once', async () => {
+            const both = await Promise.all([a, b].map((n) => status(n.url)));
+            if (both.every((s) => s.indexing!.inFlight > 0)) overlaps++;
+            for (const [i, n] of [a, b].entries()) {
+              const d = both[i]!.databases[db];
               if (d !== undefined && d.indexedT !== seen[n.id]!.at(-1)) seen[n.id]!.push(d.indexedT);
             }
             const r = await storedRoot(roots, a.url, db, key);
@@ -339,8 +346,8 @@ if (LONG) {
               rootTs.push(r.indexedT);
               writers.add(r.writtenBy);
             }
-            return [a, b].every((n) => seen[n.id]!.filter((t) => t > 0).length >= 3);
-          }, 120_000, 50);
+            return overlaps > 0 && [a, b].every((n) => seen[n.id]!.filter((t) => t > 0).length >= 3);
+          }, 120_000, 20, () => ({ overlaps, seen, rootTs, writes: writes.summary() }));
         } finally {
           await run.stop({ finish: true });
           await ca.close();
@@ -372,7 +379,7 @@ if (LONG) {
         await expectNothingLost(writes, a.url, db, key);
         const lostRaces = settled.map((s) => s.indexing!.lostRaces);
         report.push(`  two indexers: ${writes.count('ok')} acknowledged / ${writes.count('info')} unknown writes through both nodes; jobs ${settled.map((s) => s.indexing!.jobs).join(' + ')}, ` +
-          `lost races ${lostRaces.join(' + ')}, failures 0; indexedT seen ${a.id} ${seen[a.id]!.join(',')} / ${b.id} ${seen[b.id]!.join(',')}; roots by ${[...writers].sort().join(', ')}; lost 0`);
+          `lost races ${lostRaces.join(' + ')}, failures 0; both in flight in ${overlaps} status polls; indexedT seen ${a.id} ${seen[a.id]!.join(',')} / ${b.id} ${seen[b.id]!.join(',')}; roots by ${[...writers].sort().join(', ')}; lost 0`);
         expect(fc.crashes()).toEqual([]);
       } finally {
         await full?.close();
