@@ -19,7 +19,8 @@ import { createAppServer } from './http/server';
 import { KeyStore } from './keys';
 import { QueryWorkerPool } from './reads/query-workers';
 import { CatalogStore, createS3Client, createStorageClient, DEFAULT_SEGMENT_BUCKET, ensureTables, IndexRootStore, SegmentStore, tableNames } from './storage';
-import { Indexing } from './indexing/durable';
+import { Indexing, type IndexingOptions } from './indexing/durable';
+import { indexingKillFrom, killAtStep } from './indexing/fault-injection';
 import { SegmentCache } from './indexing/segment-cache';
 import { LogStore } from './log';
 import type { ClusterNode } from './http/routes/context';
@@ -57,6 +58,8 @@ export interface StartNodeOptions {
   readonly drainDelay?: (ms: number) => Promise<void>;
   /** The access-key lookup cache's clock (default `Date.now`; tests move it past the TTL). */
   readonly keyCacheClock?: () => number;
+  /** Called at each step of every indexing job (fault injection: services/node/indexing/fault-injection.ts). */
+  readonly onIndexingStep?: IndexingOptions['onStep'];
 }
 
 export async function startNode(input: NodeConfig | NodeConfigInput, options: StartNodeOptions = {}): Promise<RunningNode> {
@@ -99,6 +102,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     index: true,
     nodeId: config.nodeId,
     logger,
+    ...(options.onIndexingStep !== undefined ? { onStep: options.onIndexingStep } : {}),
   });
   const databases = new Databases(catalog, new LogStore(dynamo, names), indexing);
   const keys = new KeyStore(catalog, {
@@ -235,7 +239,9 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
 /** The process entry point: `node main.js` (bundled) or `tsx services/node/main.ts`. */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfig(env);
-  const node = await startNode(config);
+  // Fault injection (the fault suite only): read once, here, so startNode in a test never dies.
+  const kill = indexingKillFrom(env);
+  const node = await startNode(config, kill === undefined ? {} : { onIndexingStep: killAtStep(kill) });
   process.stdout.write(`${JSON.stringify({ event: 'listening', port: node.port, nodeId: node.nodeId, url: node.url })}\n`);
   let stopping = false;
   const stop = (signal: string): void => {

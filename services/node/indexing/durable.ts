@@ -89,8 +89,14 @@ export class DurableRoots implements DurableRootSource {
   }
 }
 
-/** Where a job stands, for tests that stop it at each step (a crash at that point). */
-export type IndexingStep = 'segments-written' | 'root-advanced' | 'rebased';
+/**
+ * Where a job stands, for tests that stop it at each step (a crash at that point):
+ * `segment-put` after each segment put is durable (others may still be in flight), then
+ * `segments-written` once every one is, `root-advanced` after the conditional write of the root
+ * (won or lost), `rebased` when the host is on the new root.
+ */
+export type IndexingStep = 'segment-put' | 'segments-written' | 'root-advanced' | 'rebased';
+export const INDEXING_STEPS: readonly IndexingStep[] = ['segment-put', 'segments-written', 'root-advanced', 'rebased'];
 
 export interface IndexingOptions {
   readonly segments: SegmentStore;
@@ -233,7 +239,10 @@ export class Indexing {
       addr = encoded.key;
       this.stats.segmentsWritten++;
       this.stats.bytesWritten += encoded.bytes.byteLength;
-      const put = this.opts.segments.put(dbId, encoded).catch((e: unknown) => { failed ??= e; }).finally(() => puts.delete(put));
+      const put = this.opts.segments.put(dbId, encoded)
+        .then(() => this.opts.onStep?.('segment-put', host))
+        .catch((e: unknown) => { failed ??= e; })
+        .finally(() => puts.delete(put));
       puts.add(put);
       if (puts.size >= PUT_CONCURRENCY) await Promise.race(puts);
       if (failed !== null) {

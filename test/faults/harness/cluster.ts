@@ -19,6 +19,8 @@ export interface FaultClusterOptions {
   /** Cluster events (node replaced, health changes). */
   log?: LocalClusterOptions['log'];
   replaceAfterMs?: number;
+  /** An S3-compatible endpoint for segments instead of the cluster's own s3rver (e.g. behind a fault proxy). */
+  s3Endpoint?: string;
 }
 
 export interface FaultCluster {
@@ -59,6 +61,7 @@ export async function startFaultCluster(opts: FaultClusterOptions = {}): Promise
       nodes: opts.nodes ?? 2,
       stopGraceMs: 2_000,
       ...(opts.replaceAfterMs !== undefined ? { replaceAfterMs: opts.replaceAfterMs } : {}),
+      ...(opts.s3Endpoint !== undefined ? { s3Endpoint: opts.s3Endpoint } : {}),
       nodeEnv: {
         DATALITH_LOG_LEVEL: 'warn',
         DATALITH_FORWARDING_OFF_FILE: cutFile,
