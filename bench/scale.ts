@@ -90,6 +90,8 @@ interface Options {
   sizes: number[];
   cacheSizeMb: number;
   indexThreshold?: number;
+  keepTail?: boolean;
+  buildIndexThreshold: number;
   txDatoms: number;
   inFlight: number;
   mix: number;
@@ -119,6 +121,8 @@ function parseOptions(argv: string[]): Options {
     .option('--query-workers <n>', 'DATALITH_QUERY_WORKERS of every node (default the node\'s)', intOption('--query-workers', 0))
     .option('--index-timeout-s <s>', 'longest wait for the index to cover the log after building', intOption('--index-timeout-s', 1), 1_800)
     .option('--dir <dir>', 'keep the storage here and reuse sizes already built')
+    .option('--build-index-threshold <datoms>', 'the building node\'s index threshold (default 2,000,000: a bulk load indexes in few large jobs, each rewriting the segments it touched)', intOption('--build-index-threshold', 1), 2_000_000)
+    .option('--keep-tail', 'do not request a last indexing after the build: fresh nodes open with a tail below the threshold')
     .option('--rebuild', 'build again even when --dir holds the size')
     .showHelpAfterError();
   program.parse(argv);
@@ -180,6 +184,8 @@ interface NodeSpec {
   id: string;
   /** With the segment store (DATALITH_S3_ENDPOINT) or without it: today's all-in-memory engine. */
   segments: boolean;
+  /** The building node's index threshold (a bulk load indexes in few, large jobs). */
+  indexThreshold?: number;
 }
 
 let nodeCount = 0;
@@ -199,7 +205,7 @@ async function startNodeProcess(storage: Storage, o: Options, adminKey: string, 
     DATALITH_S3_ENDPOINT: spec.segments ? storage.s3 : '',
     DATALITH_SEGMENT_BUCKET: spec.segments ? 'datalith-segments' : '',
     DATALITH_CACHE_SIZE_MB: String(o.cacheSizeMb),
-    DATALITH_INDEX_THRESHOLD_DATOMS: String(o.indexThreshold ?? DEFAULT_INDEX_THRESHOLD),
+    DATALITH_INDEX_THRESHOLD_DATOMS: String(spec.indexThreshold ?? o.indexThreshold ?? DEFAULT_INDEX_THRESHOLD),
     DATALITH_QUERY_WORKERS: o.queryWorkers === undefined ? '' : String(o.queryWorkers),
     // A read may wait for the node to load the database: replaying a large log takes longer than the default 30 s.
     DATALITH_QUERY_TIMEOUT_MS: String(READ_TIMEOUT_MS),
@@ -268,7 +274,9 @@ async function nodeStatus(node: NodeRun, key: string): Promise<NodeStatus | unde
   const r = await getJson(`${node.url}/v1/status`, key);
   if (r.status === 404) return undefined;
   if (r.status !== 200) throw new Error(`GET /v1/status on ${node.id}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
-  const s = r.body as Partial<NodeStatus> & { segments?: Record<string, number>; workerSegments?: Record<string, number> | null };
+  const s = r.body as Partial<NodeStatus> & { segments?: Record<string, number> | null; workerSegments?: Record<string, number> | null };
+  // A node without a segment store (the all-in-memory baseline) has no cache: zeros.
+  if (s.segments === null) s.segments = { hits: 0, misses: 0, fetches: 0, roundTrips: 0, fetchedBytes: 0, bytes: 0, limitBytes: 0, cacheBytes: 0, cacheLimitBytes: 0 };
   if (typeof s.segments?.['roundTrips'] !== 'number') throw new Error(`GET /v1/status on ${node.id} has no segments.roundTrips: ${JSON.stringify(s).slice(0, 300)}`);
   // The event loop's cache and the query workers' (each has its own share), summed.
   const sum: Record<string, number> = { ...s.segments };
@@ -369,7 +377,7 @@ function reusable(dir: string, plan: ScalePlan, o: Options): Built | undefined {
 }
 
 async function build(storage: Storage, plan: ScalePlan, o: Options, key: string): Promise<Built> {
-  const node = await startNodeProcess(storage, o, key, { id: 'build', segments: true });
+  const node = await startNodeProcess(storage, o, key, { id: 'build', segments: true, indexThreshold: o.buildIndexThreshold });
   const rss = new RssSampler(node.pid, 500);
   const client = createClient({ endpoint: node.url, accessKey: key, timeout: READ_TIMEOUT_MS + 60_000 });
   try {
@@ -394,8 +402,14 @@ async function build(storage: Storage, plan: ScalePlan, o: Options, key: string)
     const buildMs = performance.now() - t0;
     const built: Built = { generator: GENERATOR_VERSION, plan, txDatoms: o.txDatoms, datoms, t: (await describe(node, key)).t, buildMs, buildRssMax: NaN };
     // The durable index must cover the log (or leave a tail below the threshold) before the node stops.
-    const threshold = o.indexThreshold ?? DEFAULT_INDEX_THRESHOLD;
     const w0 = performance.now();
+    // Like Datomic's requestIndex: the last tail (below the threshold) is indexed too, so a
+    // fresh node opens with the root and no tail (`--keep-tail` measures the tail's cost instead).
+    if (o.keepTail !== true) {
+      const r = await fetch(`${node.url}/v1/databases/${DB}/request-index`, { method: 'POST', headers: { authorization: `Bearer ${key}` } });
+      if (r.status !== 202) throw new Error(`POST request-index: ${r.status} ${await r.text()}`);
+    }
+    const threshold = o.keepTail === true ? o.indexThreshold ?? DEFAULT_INDEX_THRESHOLD : 1;
     for (;;) {
       const d = await describe(node, key);
       if (d.indexedT === undefined) break;

@@ -15,6 +15,8 @@ export class Databases {
   private readonly ready = new WeakSet<Promise<DatabaseHost>>();
   /** Called when any database advances (a commit on this node or entries read from the log). */
   onAdvance: ((name: string, t: number) => void) | null = null;
+  /** Called when a host moves onto a newer durable root (its database id and the root's t). */
+  readonly onRebase: Array<(dbId: string, t: number) => void> = [];
   /** Receives every host's commits, conflicts and catch-ups (the node's metrics). */
   observer: TransactorObserver | null = null;
 
@@ -105,6 +107,7 @@ export class Databases {
     const durability = this.indexing?.durabilityFor(rec.id);
     const host = new DatabaseHost(name, rec.id, this.log, durability ? { durability } : {});
     host.onAdvance = (t) => this.onAdvance?.(name, t);
+    host.onRebase = (t) => { for (const f of this.onRebase) f(rec.id, t); };
     // From the durable root when there is one: only the log after it is read.
     await host.open();
     await host.catchUp();

@@ -4,7 +4,7 @@
  * functions as the in-process client (services/client/local-db.ts), so local and remote answers
  * agree.
  */
-import { incorrect, pullManySelector, pullSelector, q as engineQ, toWire, txForms, api } from '../../engine';
+import { incorrect, unsupported, pullManySelector, pullSelector, q as engineQ, toWire, txForms, api } from '../../engine';
 import type { HttpLimits } from '../config';
 import type { Databases } from '../databases';
 import { DbValues, type DbSpec } from '../reads/db-values';
@@ -275,6 +275,22 @@ export class NodeOperations {
 
   private valueJobLimits(): { timeout: number; maxResponseBytes: number } {
     return { timeout: this.opts.limits.defaultQueryTimeoutMs, maxResponseBytes: this.opts.limits.maxResponseBytes };
+  }
+
+  /**
+   * Starts an indexing job for the database on this node now, whatever its tail (Datomic's
+   * requestIndex); answers at once with the t the job will cover. `unsupported` on a node
+   * without a segment store.
+   */
+  async requestIndex(name: string): Promise<{ name: string; t: number; indexedT: number; started: boolean }> {
+    const ix = this.databases.indexing;
+    if (ix === null || !ix.opts.index) {
+      throw unsupported('index/no-segment-store', 'This node has no segment store: its databases are not indexed (configure DATALITH_S3_ENDPOINT or DATALITH_SEGMENT_BUCKET)');
+    }
+    const host = await this.databases.host(name);
+    const started = host.db.t > host.indexedT;
+    if (started) void ix.start(host);
+    return { name, t: host.db.t, indexedT: host.indexedT, started };
   }
 
   /**

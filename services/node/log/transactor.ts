@@ -103,6 +103,8 @@ export class DatabaseHost {
   /** The log ends with a deletion entry: the database is gone. */
   private deleted = false;
   readonly metrics: TransactorMetrics = { transactions: 0, entries: 0, conflicts: 0, batchSizes: 0 };
+  /** Called after the value moved onto a newer durable root (the root's t). */
+  onRebase: ((t: number) => void) | null = null;
   /** Called after the value advances (a commit here or entries read from the log). */
   onAdvance: ((t: number) => void) | null = null;
   /** Receives commits, conflicts and catch-ups (the node's metrics). */
@@ -178,6 +180,7 @@ export class DatabaseHost {
         this.current = new Db(state);
         this.indexed = root.t;
         this.tail = tail;
+        this.onRebase?.(root.t);
         return true;
       }
       const after = state.t;

@@ -119,6 +119,15 @@ class RecentValues {
     return v;
   }
 
+  /**
+   * Forgets the database's values older than `t` (its new durable root): they hold the
+   * in-memory trees the rebase released. A read at such a basis rebuilds its value.
+   */
+  forgetBefore(dbId: string, t: number): void {
+    const prefix = `${dbId}@`;
+    for (const [k, v] of this.values) if (k.startsWith(prefix) && v.t < t) this.values.delete(k);
+  }
+
   remember(dbId: string, db: EngineDb): void {
     if (db.isFiltered) return;
     const k = this.key(dbId, db.t);
@@ -139,6 +148,7 @@ export class DbValues {
     cacheSize = 128,
   ) {
     this.recent = new RecentValues(cacheSize);
+    databases.onRebase.push((dbId, t) => this.recent.forgetBefore(dbId, t));
   }
 
   /** Remembers a value (e.g. a transaction's dbBefore and dbAfter) for reads at its basis. */

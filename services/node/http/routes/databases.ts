@@ -39,6 +39,14 @@ export function databaseRoutes(ctx: RouteContext): Router {
     sendWire(res, await ctx.ops.describeDatabase(name, intParam(req, 'basisT'), dbId));
   }));
 
+  // Like Datomic's requestIndex: starts an indexing job now (answers at once; poll the
+  // database's indexedT). Needs write access to the database.
+  r.post('/databases/:name/request-index', route(async (req, res) => {
+    const name = req.params.name!;
+    authorize(principalOf(res), { kind: 'write', db: name });
+    sendWire(res, await ctx.ops.requestIndex(name), 202);
+  }));
+
   r.delete('/databases/:name', route(async (req, res) => {
     authorize(principalOf(res), { kind: 'admin' });
     const name = req.params.name!;
