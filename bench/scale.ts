@@ -186,6 +186,8 @@ interface NodeSpec {
   segments: boolean;
   /** The building node's index threshold (a bulk load indexes in few, large jobs). */
   indexThreshold?: number;
+  /** Query workers for this node (else --query-workers, else the node's default). */
+  queryWorkers?: number;
 }
 
 let nodeCount = 0;
@@ -206,7 +208,7 @@ async function startNodeProcess(storage: Storage, o: Options, adminKey: string, 
     DATALITH_SEGMENT_BUCKET: spec.segments ? 'datalith-segments' : '',
     DATALITH_CACHE_SIZE_MB: String(o.cacheSizeMb),
     DATALITH_INDEX_THRESHOLD_DATOMS: String(spec.indexThreshold ?? o.indexThreshold ?? DEFAULT_INDEX_THRESHOLD),
-    DATALITH_QUERY_WORKERS: o.queryWorkers === undefined ? '' : String(o.queryWorkers),
+    DATALITH_QUERY_WORKERS: (spec.queryWorkers ?? o.queryWorkers) === undefined ? '' : String(spec.queryWorkers ?? o.queryWorkers),
     // A read may wait for the node to load the database: replaying a large log takes longer than the default 30 s.
     DATALITH_QUERY_TIMEOUT_MS: String(READ_TIMEOUT_MS),
     DATALITH_MAX_QUERY_TIMEOUT_MS: String(READ_TIMEOUT_MS),
@@ -662,7 +664,10 @@ async function measureSize(size: number, root: string, o: Options, key: string):
 
     const durable: NodeSpec = { id: `durable-${sizeLabel(size)}`, segments: true };
     const pullId = probeId(plan, 1);
-    const pull = await firstAnswer(storage, o, key, durable, (db) => pullPerson(plan, db, pullId));
+    // The cold point read on the event loop, where opening the database (describe) loaded its root
+    // and schema: its round trips are the read's alone. (On a query worker, the first read also
+    // opens the worker's replica: the aggregate below measures that path.)
+    const pull = await firstAnswer(storage, o, key, { ...durable, queryWorkers: 0 }, (db) => pullPerson(plan, db, pullId));
     await pull.close();
     out(`  fresh node: ready ${ms(pull.startupMs)} after process start; opened the database with indexedT ${pull.opened.indexedT ?? 'n/a'}, ` +
       `tail ${pull.opened.tailDatoms === undefined ? 'n/a' : `${n0(pull.opened.tailDatoms)} datoms`}`);
