@@ -639,11 +639,34 @@ export const SEGMENT_LEAF_MAX = 1024;
 export const SEGMENT_BRANCH_TARGET = 256;
 export const SEGMENT_BRANCH_MAX = 512;
 
-function pieces<X>(xs: readonly X[], target: number, max: number): X[][] {
+function pieces<X>(xs: readonly X[], target: number, max: number, weight?: (x: X) => number): X[][] {
+  if (weight !== undefined) return weighedPieces(xs, target, max, weight);
   if (xs.length <= max) return [xs.slice()];
   const n = Math.ceil(xs.length / target);
   const out: X[][] = [];
   for (let k = 0; k < n; k++) out.push(xs.slice(Math.floor((k * xs.length) / n), Math.floor(((k + 1) * xs.length) / n)));
+  return out;
+}
+
+/** Runs cut where their weight passes the target (a key heavier than the maximum goes alone). */
+function weighedPieces<X>(xs: readonly X[], target: number, max: number, weight: (x: X) => number): X[][] {
+  let total = 0;
+  for (const x of xs) total += weight(x);
+  if (total <= max) return [xs.slice()];
+  const out: X[][] = [];
+  let cur: X[] = [];
+  let w = 0;
+  for (const x of xs) {
+    const wx = weight(x);
+    if (cur.length > 0 && w + wx > target) {
+      out.push(cur);
+      cur = [];
+      w = 0;
+    }
+    cur.push(x);
+    w += wx;
+  }
+  if (cur.length > 0) out.push(cur);
   return out;
 }
 
@@ -658,7 +681,7 @@ const refOf = <T>(c: Child<T>): SegmentRef<T> | null =>
  * keys, so in-memory node sizes never reach storage. A generator: it yields each segment to
  * write and is resumed with the segment's address (the caller does the encoding and the I/O).
  */
-export function* writeSegments<T>(set: SortedSet<T>): Generator<SegmentWrite<T>, SegmentRef<T>, string> {
+export function* writeSegments<T>(set: SortedSet<T>, weight?: (key: T) => number): Generator<SegmentWrite<T>, SegmentRef<T>, string> {
   const top = set.rootChild;
   const done = refOf(top);
   if (done !== null) return done;
@@ -667,14 +690,14 @@ export function* writeSegments<T>(set: SortedSet<T>): Generator<SegmentWrite<T>,
     const addr = yield { kind: 'leaf', keys: [] };
     return { addr, size: 0, last: undefined };
   }
-  let refs = yield* levelRefs(node);
+  let refs = yield* levelRefs(node, weight);
   while (refs.length > 1) refs = yield* branches(refs);
   return refs[0]!;
 }
 
-function* leaves<T>(keys: T[]): Generator<SegmentWrite<T>, SegmentRef<T>[], string> {
+function* leaves<T>(keys: T[], weight?: (key: T) => number): Generator<SegmentWrite<T>, SegmentRef<T>[], string> {
   const out: SegmentRef<T>[] = [];
-  for (const piece of pieces(keys, SEGMENT_LEAF_TARGET, SEGMENT_LEAF_MAX)) {
+  for (const piece of pieces(keys, SEGMENT_LEAF_TARGET, SEGMENT_LEAF_MAX, weight)) {
     const addr = yield { kind: 'leaf', keys: piece };
     out.push({ addr, size: piece.length, last: piece[piece.length - 1] });
   }
@@ -693,25 +716,25 @@ function* branches<T>(children: SegmentRef<T>[]): Generator<SegmentWrite<T>, Seg
 }
 
 /** The references that replace a node not yet durable, at the node's own level. */
-function* levelRefs<T>(node: Node<T>): Generator<SegmentWrite<T>, SegmentRef<T>[], string> {
-  if (node.leaf) return yield* leaves(node.keys);
+function* levelRefs<T>(node: Node<T>, weight?: (key: T) => number): Generator<SegmentWrite<T>, SegmentRef<T>[], string> {
+  if (node.leaf) return yield* leaves(node.keys, weight);
   const kids: SegmentRef<T>[] = [];
   let run: T[] = [];
   for (const c of node.children) {
     const ref = refOf(c);
     if (ref !== null) {
       if (run.length > 0) {
-        kids.push(...(yield* leaves(run)));
+        kids.push(...(yield* leaves(run, weight)));
         run = [];
       }
       kids.push(ref);
     } else if ((c as Node<T>).leaf) {
       run = run.length === 0 ? (c as Leaf<T>).keys.slice() : run.concat((c as Leaf<T>).keys);
     } else {
-      kids.push(...(yield* levelRefs(c as Node<T>)));
+      kids.push(...(yield* levelRefs(c as Node<T>, weight)));
     }
   }
-  if (run.length > 0) kids.push(...(yield* leaves(run)));
+  if (run.length > 0) kids.push(...(yield* leaves(run, weight)));
   return yield* branches(kids);
 }
 

@@ -96,12 +96,13 @@ export function* writeStateSegments(state: DbState): Generator<StateSegmentWrite
     current[index] = yield* tree(state.current[index], (write) => ({ tree: 'current', index, write }));
     history[index] = yield* tree(state.history[index], (write) => ({ tree: 'history', index, write }));
   }
-  const log = yield* tree(state.log, (write) => ({ tree: 'log', write }));
+  // A log leaf is cut by its datoms, not its transactions: one transaction may hold thousands.
+  const log = yield* tree(state.log, (write) => ({ tree: 'log', write }), (e) => 1 + e.data.length);
   return { t: state.t, current, history, log, maxEid: state.maxEid, lastInstant: state.lastInstant };
 }
 
-function* tree<T>(set: SortedSet<T>, tag: (w: SegmentWrite<T>) => StateSegmentWrite): Generator<StateSegmentWrite, TreeRoot, string> {
-  const steps = writeSegments(set);
+function* tree<T>(set: SortedSet<T>, tag: (w: SegmentWrite<T>) => StateSegmentWrite, weight?: (key: T) => number): Generator<StateSegmentWrite, TreeRoot, string> {
+  const steps = writeSegments(set, weight);
   let addr: string | undefined;
   for (;;) {
     const r = addr === undefined ? steps.next() : steps.next(addr);

@@ -18,6 +18,9 @@ const rootCache = new WeakMap<SortedSet<Datom>, Node>();
 
 function rootOf(db: Db, index: IndexName): Node {
   const set = db.state.current[index];
+  // A durable tree's root is resolved through its store each time: a miss being collected is
+  // answered with an empty stand-in, which must never be remembered as the root.
+  if (set.store !== null) return set.root;
   let r = rootCache.get(set);
   if (r === undefined) {
     r = set.root;
