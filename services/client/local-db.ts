@@ -9,7 +9,7 @@
  * and rejects as the remote client does (`client/aborted`). Evaluation is synchronous: once it
  * has begun, nothing can run to abort it, and it completes (a query's `timeout` bounds it).
  */
-import { type Db as EngineDb, pullManySelector, pullSelector, q as engineQ, transact, incorrect, api, runLoading, SegmentMiss } from '../engine';
+import { type Db as EngineDb, pullManySelector, pullSelector, q as engineQ, transact, incorrect, api, runLoading, SegmentMiss, isCollectingMisses } from '../engine';
 import { abortable, throwIfAborted, throwIfOptionsAborted } from './abort';
 import { datomsArgs, indexRangeArgs, iterDatomsArgs, iterIndexRangeArgs, iterTxRangeArgs, paged, txRangeArgs } from './paging';
 import type { AbortOptions, ChunkArgs, Datom, Db, DatomsArgs, DbStats, IndexName, IndexRangeArgs, QueryMap, TimePoint, TxRangeEntry, TxReport } from './types';
@@ -26,8 +26,11 @@ export class LocalDb implements Db {
   }
 
   get engine(): EngineDb {
-    if (typeof this.value === 'function') this.value = this.value();
-    return this.value;
+    if (typeof this.value !== 'function') return this.value;
+    const v = this.value();
+    // Resolved while misses are being collected, it may rest on empty stand-ins: not kept.
+    if (!isCollectingMisses()) this.value = v;
+    return v;
   }
 
   get t(): number {

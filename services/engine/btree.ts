@@ -86,6 +86,11 @@ const MISS_BATCH = 64;
 /** While collectMisses runs: the segments walks missed, by store. */
 let collecting: Map<NodeStore<unknown>, Set<string>> | null = null;
 
+/** Whether a collectMisses pass is running: what is computed now must not be remembered. */
+export function isCollectingMisses(): boolean {
+  return collecting !== null;
+}
+
 /** A miss: thrown, or, while collecting, recorded and answered with an empty stand-in. */
 function missed<T>(store: NodeStore<T>, addrs: readonly string[]): Node<T> {
   if (collecting === null) throw new SegmentMiss(store as NodeStore<unknown>, addrs);

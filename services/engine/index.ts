@@ -17,7 +17,7 @@ export { runSteps, type Steps } from './steps';
 export {
   childKeys, decodeSegmentBody, decodeStoredSegment, decodeTxBody, encodeSegmentBody, encodeTxBody, type LogSegment, type Segment, type StoredSegment, type TxBody,
 } from './segment';
-export { collectMisses, SegmentMiss, type Node as IndexNode, type NodeStore } from './btree';
+export { collectMisses, isCollectingMisses, SegmentMiss, type Node as IndexNode, type NodeStore } from './btree';
 export {
   MAX_MISS_ROUNDS, missingForApply, nodeOfSegment, restoreState, runLoading, segmentKeyCount, segmentOfWrite, writeStateSegments,
   type DurableRoot, type StateSegmentWrite, type TreeRoot,
