@@ -109,6 +109,9 @@ export function batchTx(plan: ScalePlan, b: number): Array<Record<string, unknow
 
 export const PULL_SELECTOR = '[:person/id :person/name :person/age :person/email {:person/city [:city/name]}]';
 
+/** The cold point read: one entity's attributes by lookup ref (no refs followed). */
+export const POINT_SELECTOR = '[:person/id :person/name :person/age :person/email]';
+
 /** The first-answer aggregate: count and mean age of one person's friends (FRIENDS rows, whatever the size). */
 export const FRIENDS_AGGREGATE = '[:find (count ?f) (avg ?a) :in $ ?id :where [?p :person/id ?id] [?p :person/friends ?f] [?f :person/age ?a]]';
 

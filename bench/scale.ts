@@ -44,7 +44,7 @@ import { spawnChild, type ChildHandle } from '../services/local/process';
 import { median } from './data';
 import {
   batchTx, CITY_AGGREGATE, cityName, expectedCityAggregates, expectedFriendsAggregate, expectedFriendsOfFriends, expectedPull,
-  FRIENDS_AGGREGATE, FRIENDS_OF_FRIENDS, GENERATOR_VERSION, hash32, planScale, PULL_SELECTOR, queryMix, SCALE_SCHEMA,
+  FRIENDS_AGGREGATE, FRIENDS_OF_FRIENDS, GENERATOR_VERSION, hash32, planScale, POINT_SELECTOR, PULL_SELECTOR, queryMix, SCALE_SCHEMA,
   type MixKind, type MixOp, type ScalePlan,
 } from './scale-data';
 
@@ -494,6 +494,13 @@ async function pullPerson(plan: ScalePlan, db: Db, id: number): Promise<{ answer
   return { answer, correct: canonical(answer) === canonical(expectedPull(plan, id)) };
 }
 
+/** The cold point read: POINT_SELECTOR by lookup ref. */
+async function pointRead(plan: ScalePlan, db: Db, id: number): Promise<{ answer: unknown; correct: boolean }> {
+  const answer = await db.pull(POINT_SELECTOR, [':person/id', id]);
+  const { 'person/city': _city, ...expected } = expectedPull(plan, id);
+  return { answer, correct: canonical(answer) === canonical(expected) };
+}
+
 async function friendsAggregate(plan: ScalePlan, db: Db, id: number): Promise<{ answer: unknown; correct: boolean }> {
   const answer = (await db.q(FRIENDS_AGGREGATE, id)) as Array<[number, number]>;
   const [count, avg] = expectedFriendsAggregate(plan, id);
@@ -667,11 +674,11 @@ async function measureSize(size: number, root: string, o: Options, key: string):
     // The cold point read on the event loop, where opening the database (describe) loaded its root
     // and schema: its round trips are the read's alone. (On a query worker, the first read also
     // opens the worker's replica: the aggregate below measures that path.)
-    const pull = await firstAnswer(storage, o, key, { ...durable, queryWorkers: 0 }, (db) => pullPerson(plan, db, pullId));
+    const pull = await firstAnswer(storage, o, key, { ...durable, queryWorkers: 0 }, (db) => pointRead(plan, db, pullId));
     await pull.close();
     out(`  fresh node: ready ${ms(pull.startupMs)} after process start; opened the database with indexedT ${pull.opened.indexedT ?? 'n/a'}, ` +
       `tail ${pull.opened.tailDatoms === undefined ? 'n/a' : `${n0(pull.opened.tailDatoms)} datoms`}`);
-    out(describeFirst(`pull [:person/id ${pullId}]`, pull));
+    out(describeFirst(`point read, pull ${POINT_SELECTOR} [:person/id ${pullId}]`, pull));
 
     const aggId = probeId(plan, 2);
     const agg = await firstAnswer(storage, o, key, durable, (db) => friendsAggregate(plan, db, aggId));
@@ -687,7 +694,7 @@ async function measureSize(size: number, root: string, o: Options, key: string):
       await durableMix.coldPass();
       if (size <= o.baselineMax) {
         try {
-          const first = await firstAnswer(storage, o, key, { id: `memory-${sizeLabel(size)}`, segments: false }, (db) => pullPerson(plan, db, pullId));
+          const first = await firstAnswer(storage, o, key, { id: `memory-${sizeLabel(size)}`, segments: false }, (db) => pointRead(plan, db, pullId));
           baseline = { first, mix: new MixSession(first, key, plan, ops, cities, o.concurrency) };
           await baseline.mix.coldPass();
         } catch (e) {
