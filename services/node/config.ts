@@ -98,7 +98,7 @@ export interface NodeConfig {
   readonly queryWorkerMemoryMb: number;
   /**
    * Memory for loaded index segments (MB), shared by the node's event loop and its query workers
-   * (each gets an equal part); default a quarter of the machine's memory, 64 MB to 1 GB.
+   * (with workers the event loop keeps a fifth, the workers share the rest); default a quarter of the machine's memory, 64 MB to 1 GB.
    */
   readonly cacheSizeMb: number;
   /** Datoms logged after the durable index that start an indexing job (docs/indexing.md). */

@@ -91,12 +91,15 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     throw e;
   }
   const catalog = new CatalogStore(dynamo, names);
-  // The segment cache is shared out equally between the event loop and the query workers.
-  const cacheShareMb = config.cacheSizeMb / (1 + config.queryWorkers);
+  // The segment cache is shared out between the event loop and the query workers. With workers,
+  // reads run on them: the event loop (transactions, replays, pulls of `with`) keeps a fifth,
+  // the workers share the rest equally.
+  const loopCacheMb = config.queryWorkers > 0 ? config.cacheSizeMb / 5 : config.cacheSizeMb;
+  const cacheShareMb = config.queryWorkers > 0 ? (config.cacheSizeMb - loopCacheMb) / config.queryWorkers : 0;
   const indexing = segments === undefined ? null : new Indexing({
     segments,
     roots: new IndexRootStore(dynamo, names),
-    cache: new SegmentCache(cacheShareMb * 1024 * 1024),
+    cache: new SegmentCache(loopCacheMb * 1024 * 1024),
     thresholdDatoms: config.indexThresholdDatoms,
     tailMaxDatoms: config.tailMaxDatoms,
     index: true,
