@@ -113,13 +113,10 @@ export class DatabaseSegments implements NodeStore<unknown> {
     readonly cache: SegmentCache,
   ) {}
 
-  /** Segments are content-addressed: equal keys are equal nodes, whichever database holds them. */
-  private key(addr: string): string {
-    return addr;
-  }
 
+  /** Segments are content-addressed: the cache is keyed by address, whichever database holds them. */
   load(addr: string): IndexNode<unknown> | undefined {
-    return this.cache.get(this.key(addr));
+    return this.cache.get(addr);
   }
 
   /** Fetches segments into the cache (those already cached or on their way are not fetched twice). */
@@ -128,7 +125,7 @@ export class DatabaseSegments implements NodeStore<unknown> {
     let bytes = 0;
     let fetched = 0;
     const one = async (addr: string): Promise<void> => {
-      if (this.cache.has(this.key(addr))) return;
+      if (this.cache.has(addr)) return;
       let p = this.inFlight.get(addr);
       if (p === undefined) {
         p = (async () => {
@@ -138,7 +135,7 @@ export class DatabaseSegments implements NodeStore<unknown> {
           }
           bytes += got.bytes;
           fetched++;
-          this.cache.set(this.key(addr), nodeOfSegment(addr, got.segment), segmentKeyCount(got.segment) * BYTES_PER_KEY + got.bytes);
+          this.cache.set(addr, nodeOfSegment(addr, got.segment), segmentKeyCount(got.segment) * BYTES_PER_KEY + got.bytes);
         })().finally(() => this.inFlight.delete(addr));
         this.inFlight.set(addr, p);
       }

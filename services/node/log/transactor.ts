@@ -399,6 +399,19 @@ export class DatabaseHost {
     throw unavailable('db.error/basis-not-found', `Database ${this.name} has no transaction at t ${t} yet (latest is ${this.current.t})`, { t, latest: this.current.t });
   }
 
+  /**
+   * isKnown, synchronously when the id's index entry is loaded (every batch slot asks: no extra
+   * turn of the event loop on the commit path), through the segment fetches otherwise.
+   */
+  private knownAt(txId: string, db: Db): boolean | Promise<boolean> {
+    try {
+      return this.isKnown(txId, db);
+    } catch (e) {
+      if (!(e instanceof SegmentMiss)) throw e;
+      return withSegments(() => this.isKnown(txId, db));
+    }
+  }
+
   /** Whether `db` (or the cache) knows what became of `txId`. */
   private isKnown(txId: string, db: Db): boolean {
     return this.outcomes.has(txId) || findTxId(db, txId) !== undefined;
@@ -454,15 +467,14 @@ export class DatabaseHost {
     } catch (e) {
       return Promise.reject(e);
     }
-    let known: boolean;
+    let known: boolean | Promise<boolean>;
     try {
-      known = this.isKnown(txId, this.current);
+      known = this.knownAt(txId, this.current);
     } catch (e) {
-      if (!(e instanceof SegmentMiss)) return Promise.reject(e);
-      // The id's index entry is in a segment not loaded yet: look it up, then go on.
-      const db = this.current;
-      return withSegments(() => this.isKnown(txId, db)).then(() => this.transact(txData, txId, opts));
+      return Promise.reject(e);
     }
+    // The id's index entry was in a segment not loaded yet: now it is; go on.
+    if (typeof known !== 'boolean') return known.then(() => this.transact(txData, txId, opts));
     if (known) return this.answerKnown(txId);
     if (this.deleted) return Promise.reject(this.deletedError());
     const max = this.durability?.tailMaxDatoms ?? 0;
@@ -571,7 +583,7 @@ export class DatabaseHost {
     for (let i = 0; i < queue.length; i++) {
       const s = queue[i]!;
       // Committed or refused before this batch's base: every copy gets that answer.
-      if (await withSegments(() => this.isKnown(s.leader.txId, base))) {
+      if (await this.knownAt(s.leader.txId, base)) {
         plan.known.push(s);
         continue;
       }
