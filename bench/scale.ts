@@ -92,6 +92,7 @@ interface Options {
   indexThreshold?: number;
   keepTail?: boolean;
   buildIndexThreshold: number;
+  buildHeapMb?: number;
   txDatoms: number;
   inFlight: number;
   mix: number;
@@ -122,6 +123,7 @@ function parseOptions(argv: string[]): Options {
     .option('--index-timeout-s <s>', 'longest wait for the index to cover the log after building', intOption('--index-timeout-s', 1), 1_800)
     .option('--dir <dir>', 'keep the storage here and reuse sizes already built')
     .option('--build-index-threshold <datoms>', 'the building node\'s index threshold (default 2,000,000: a bulk load indexes in few large jobs, each rewriting the segments it touched)', intOption('--build-index-threshold', 1), 2_000_000)
+    .option('--build-heap-mb <mb>', 'V8 heap limit of the building node (a bulk load with a high --build-index-threshold holds its tail in memory; default Node\'s)', intOption('--build-heap-mb', 256))
     .option('--keep-tail', 'do not request a last indexing after the build: fresh nodes open with a tail below the threshold')
     .option('--rebuild', 'build again even when --dir holds the size')
     .showHelpAfterError();
@@ -188,6 +190,8 @@ interface NodeSpec {
   indexThreshold?: number;
   /** Query workers for this node (else --query-workers, else the node's default). */
   queryWorkers?: number;
+  /** V8's old-space limit of the node process (MB; else Node's default). */
+  heapMb?: number;
 }
 
 let nodeCount = 0;
@@ -212,6 +216,7 @@ async function startNodeProcess(storage: Storage, o: Options, adminKey: string, 
     // A read may wait for the node to load the database: replaying a large log takes longer than the default 30 s.
     DATALITH_QUERY_TIMEOUT_MS: String(READ_TIMEOUT_MS),
     DATALITH_MAX_QUERY_TIMEOUT_MS: String(READ_TIMEOUT_MS),
+    ...(spec.heapMb !== undefined ? { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --max-old-space-size=${spec.heapMb}`.trim() } : {}),
   };
   const spawnedAt = performance.now();
   const handle = await spawnChild<{ url: string }>({
@@ -379,7 +384,7 @@ function reusable(dir: string, plan: ScalePlan, o: Options): Built | undefined {
 }
 
 async function build(storage: Storage, plan: ScalePlan, o: Options, key: string): Promise<Built> {
-  const node = await startNodeProcess(storage, o, key, { id: 'build', segments: true, indexThreshold: o.buildIndexThreshold });
+  const node = await startNodeProcess(storage, o, key, { id: 'build', segments: true, indexThreshold: o.buildIndexThreshold, heapMb: o.buildHeapMb });
   const rss = new RssSampler(node.pid, 500);
   const client = createClient({ endpoint: node.url, accessKey: key, timeout: READ_TIMEOUT_MS + 60_000 });
   try {

@@ -121,6 +121,28 @@ describe('durable indexes', () => {
     expect(await dump(host.db)).toBe(await dump(reopened.db));
   });
 
+  it('a decoded node evicted is decoded again from the stored bytes the cache keeps, without fetching it again', async () => {
+    const { databases, indexing } = node();
+    const { name, host } = await newDb(databases);
+    await fill(host, 0, 30);
+    await indexing.settled(host.dbId);
+    const expected = await dump((await inMemory().host(name)).db);
+    // Decoded nodes cost ~120 bytes a key, stored ones a few: 600 KB holds the stored segments of
+    // this database in its quarter, but not its decoded nodes in the rest.
+    const fresh = node({ cache: new SegmentCache(600 * 1024) });
+    const reopened = await fresh.databases.host(name);
+    expect(await dump(reopened.db)).toBe(expected);
+    const first = fresh.indexing.opts.cache.snapshot();
+    expect(first.evictions).toBeGreaterThan(0);
+    expect(first.storedEntries).toBe(first.fetches);
+    expect(first.bytes).toBeLessThanOrEqual(first.limitBytes);
+    expect(await dump(reopened.db)).toBe(expected);
+    const second = fresh.indexing.opts.cache.snapshot();
+    expect(second.fetches).toBe(first.fetches);
+    expect(second.decodes).toBeGreaterThan(first.decodes);
+    expect(second.bytes).toBeLessThanOrEqual(second.limitBytes);
+  });
+
   it('refuses transactions with busy when the tail passes its maximum and nothing indexes', async () => {
     const { databases } = node({ index: false, thresholdDatoms: 100_000, tailMaxDatoms: 500 });
     const { host } = await newDb(databases);

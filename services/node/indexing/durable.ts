@@ -20,8 +20,18 @@ import { SegmentCache, DatabaseSegments } from './segment-cache';
 /** Defaults: index when the tail passes this many datoms; refuse transactions above ten times it. */
 export const DEFAULT_INDEX_THRESHOLD_DATOMS = 200_000;
 export const TAIL_MAX_FACTOR = 10;
-/** Segment puts in flight at once during a job. */
-const PUT_CONCURRENCY = 8;
+/** Segment puts in flight at once during a job (S3 serves thousands of PUTs a second per prefix). */
+const PUT_CONCURRENCY = 32;
+/**
+ * A job gives the event loop back after a slice of work: at least JOB_SLICE_MS, or JOB_SHARE of
+ * the time the rest of the node took between two slices, at most JOB_SLICE_MAX_MS. A fixed slice
+ * starved the job under a steady write load (each turn of the loop ran a whole batch of large
+ * transactions, and the job got a few milliseconds in); a share keeps it moving at a third of the
+ * busy loop, while an idle loop gives it short slices in quick turns.
+ */
+const JOB_SLICE_MS = 8;
+const JOB_SHARE = 0.5;
+const JOB_SLICE_MAX_MS = 200;
 /** After a failed job the next waits this long, doubling up to the maximum (ms). */
 const FAILURE_BACKOFF_MS = 1_000;
 const FAILURE_BACKOFF_MAX_MS = 30_000;
@@ -217,7 +227,9 @@ export class Indexing {
     let failed: unknown = null;
     const steps = writeStateSegments(db.state);
     let addr: string | undefined;
-    for (let n = 0; ; n++) {
+    let sliceStart = performance.now();
+    let slice = JOB_SLICE_MS;
+    for (;;) {
       const r = addr === undefined ? steps.next() : steps.next(addr);
       if (r.done) {
         await Promise.all(puts);
@@ -235,8 +247,10 @@ export class Indexing {
         await this.opts.onStep?.('rebased', host);
         return;
       }
-      const encoded = encodeSegment(segmentOfWrite(r.value));
+      const segment = segmentOfWrite(r.value);
+      const encoded = encodeSegment(segment);
       addr = encoded.key;
+      d.segments.written(addr, segment, encoded.bytes);
       this.stats.segmentsWritten++;
       this.stats.bytesWritten += encoded.bytes.byteLength;
       const put = this.opts.segments.put(dbId, encoded)
@@ -250,7 +264,12 @@ export class Indexing {
         throw failed;
       }
       // Give the event loop back now and then: transactions must not wait for the job.
-      if (n % 4 === 3) await new Promise<void>((res) => setImmediate(res));
+      if (performance.now() - sliceStart >= slice) {
+        const yielded = performance.now();
+        await new Promise<void>((res) => setImmediate(res));
+        sliceStart = performance.now();
+        slice = Math.min(JOB_SLICE_MAX_MS, Math.max(JOB_SLICE_MS, (sliceStart - yielded) * JOB_SHARE));
+      }
     }
   }
 }

@@ -1,104 +1,156 @@
 /**
  * The node's cache of loaded index segments (docs/adr/010-segment-format-and-root-protocol.md,
- * "Read path"): decoded tree nodes by content key, least recently used first out (CLOCK),
- * bounded by an estimate of their memory in bytes (`--cache-size-mb`). Segments are immutable, so an entry is
- * never stale; an evicted one is fetched again when a walk needs it.
+ * "Read path"), in two tiers, each least recently used first out (CLOCK) and bounded in bytes, together
+ * `--cache-size-mb`:
+ * - decoded tree nodes by content key, bounded by an estimate of their memory;
+ * - the stored (compressed) bytes of segments fetched, a quarter of the budget. A stored segment is
+ *   some fifty times smaller than its decoded nodes, so this tier holds far more of a database: a
+ *   decoded node evicted is decoded again from it, synchronously, without a round trip to storage.
+ * Segments are immutable, so an entry is never stale; one evicted from both tiers is fetched again
+ * when a walk needs it.
  *
  * The engine is synchronous: a walk that meets a segment not cached throws SegmentMiss. `run`
  * catches it, fetches what it names (in parallel: one round trip), and runs the walk again. Every
  * round loads at least one new segment, so a walk finishes unless the cache is too small to hold
  * what one walk needs at once, which is refused after MAX_MISS_ROUNDS.
  */
-import { MAX_MISS_ROUNDS, runLoading, SegmentMiss, busy, fault, nodeOfSegment, segmentKeyCount, type IndexNode, type NodeStore } from '../../engine';
-import type { SegmentStore } from '../storage';
+import { MAX_MISS_ROUNDS, runLoading, SegmentMiss, busy, fault, nodeOfSegment, segmentKeyCount, type IndexNode, type NodeStore, type StoredSegment } from '../../engine';
+import { decodeAnySegment, type SegmentStore } from '../storage';
 
 /** Segments fetched at once (one round of a miss). */
 const FETCH_CONCURRENCY = 32;
 /** Memory of a key in a loaded node: a datom object with its fields, or a log entry (estimate). */
 const BYTES_PER_KEY = 120;
+/** The share of the cache's budget that keeps stored segment bytes. */
+const STORED_SHARE = 0.25;
 
 export interface SegmentCacheStats {
-  /** Lookups answered from memory, and not. */
+  /** Lookups answered from memory (either tier), and not. */
   hits: number;
   misses: number;
+  /** Hits on the stored tier: a node decoded again from bytes kept in memory. */
+  decodes: number;
   /** Segments fetched from storage, their stored bytes, and the rounds they were fetched in. */
   fetches: number;
   fetchedBytes: number;
   roundTrips: number;
-  /** Estimated memory of the cached nodes, and the limit. */
+  /** Estimated memory of both tiers, and the limit (--cache-size-mb). */
   bytes: number;
   limitBytes: number;
+  /** Decoded nodes cached, and evicted. */
   entries: number;
   evictions: number;
+  /** Stored segments kept, and their bytes. */
+  storedEntries: number;
+  storedBytes: number;
 }
 
-interface Entry {
-  readonly node: IndexNode<unknown>;
-  readonly bytes: number;
-  /** Read since the eviction sweep last passed it (the clock's second chance). */
-  used: boolean;
-}
+/** A map of entries bounded by their total size, least recently used out (CLOCK: an entry read since the sweep last saw it gets a second chance). */
+class ClockMap<V> {
+  readonly entries = new Map<string, { value: V; bytes: number; used: boolean }>();
+  bytes = 0;
+  evictions = 0;
 
-export class SegmentCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly stats: SegmentCacheStats;
+  constructor(readonly limitBytes: number) {}
 
-  constructor(readonly limitBytes: number) {
-    this.stats = { hits: 0, misses: 0, fetches: 0, fetchedBytes: 0, roundTrips: 0, bytes: 0, limitBytes, entries: 0, evictions: 0 };
-  }
-
-  /** A lookup is on every step of a walk into a durable tree: a flag write, no reordering. */
-  get(key: string): IndexNode<unknown> | undefined {
+  get(key: string): V | undefined {
     const e = this.entries.get(key);
-    if (e === undefined) {
-      this.stats.misses++;
-      return undefined;
-    }
-    this.stats.hits++;
+    if (e === undefined) return undefined;
     e.used = true;
-    return e.node;
+    return e.value;
   }
 
-  has(key: string): boolean {
-    return this.entries.has(key);
-  }
-
-  set(key: string, node: IndexNode<unknown>, bytes: number): void {
+  set(key: string, value: V, bytes: number): void {
     const old = this.entries.get(key);
     if (old !== undefined) {
-      this.stats.bytes -= old.bytes;
+      this.bytes -= old.bytes;
       this.entries.delete(key);
     }
-    this.entries.set(key, { node, bytes, used: false });
-    this.stats.bytes += bytes;
-    // Least recently used out, approximately (CLOCK): in insertion order, an entry read since the
-    // sweep last saw it goes to the back instead; one not read is evicted.
+    this.entries.set(key, { value, bytes, used: false });
+    this.bytes += bytes;
+    // In insertion order, an entry read since the sweep last saw it goes to the back instead; one not read is evicted.
     let passes = 0;
     for (const [k, e] of this.entries) {
-      if (this.stats.bytes <= this.limitBytes || this.entries.size <= 1 || passes++ > 2 * this.entries.size) break;
+      if (this.bytes <= this.limitBytes || this.entries.size <= 1 || passes++ > 2 * this.entries.size) break;
       this.entries.delete(k);
       if (e.used && k !== key) {
         e.used = false;
         this.entries.set(k, e);
         continue;
       }
-      this.stats.bytes -= e.bytes;
-      this.stats.evictions++;
+      this.bytes -= e.bytes;
+      this.evictions++;
     }
-    this.stats.entries = this.entries.size;
+  }
+}
+
+export class SegmentCache {
+  private readonly decoded: ClockMap<IndexNode<unknown>>;
+  private readonly stored: ClockMap<Uint8Array>;
+  private readonly counts = { hits: 0, misses: 0, decodes: 0, fetches: 0, fetchedBytes: 0, roundTrips: 0 };
+
+  constructor(readonly limitBytes: number) {
+    const storedLimit = Math.floor(limitBytes * STORED_SHARE);
+    this.stored = new ClockMap(storedLimit);
+    this.decoded = new ClockMap(limitBytes - storedLimit);
+  }
+
+  /**
+   * A lookup is on every step of a walk into a durable tree: a flag write, no reordering. A node
+   * evicted whose stored bytes are kept is decoded again here.
+   */
+  get(key: string): IndexNode<unknown> | undefined {
+    const node = this.decoded.get(key);
+    if (node !== undefined) {
+      this.counts.hits++;
+      return node;
+    }
+    const raw = this.stored.get(key);
+    if (raw === undefined) {
+      this.counts.misses++;
+      return undefined;
+    }
+    // The bytes were checked against their key when fetched.
+    const segment = decodeAnySegment(raw);
+    const again = nodeOfSegment(key, segment);
+    this.decoded.set(key, again, decodedBytes(segment));
+    this.counts.hits++;
+    this.counts.decodes++;
+    return again;
+  }
+
+  has(key: string): boolean {
+    return this.decoded.entries.has(key) || this.stored.entries.has(key);
+  }
+
+  /** A segment fetched: its decoded node, and (when given) its stored bytes. */
+  set(key: string, node: IndexNode<unknown>, bytes: number, raw?: Uint8Array): void {
+    this.decoded.set(key, node, bytes);
+    if (raw !== undefined) this.stored.set(key, raw, raw.byteLength);
   }
 
   /** Counts a round of fetches (the segments one miss named, fetched in parallel). */
   fetched(segments: number, bytes: number): void {
-    this.stats.fetches += segments;
-    this.stats.fetchedBytes += bytes;
-    this.stats.roundTrips++;
+    this.counts.fetches += segments;
+    this.counts.fetchedBytes += bytes;
+    this.counts.roundTrips++;
   }
 
   snapshot(): SegmentCacheStats {
-    return { ...this.stats, entries: this.entries.size };
+    return {
+      ...this.counts,
+      bytes: this.decoded.bytes + this.stored.bytes,
+      limitBytes: this.limitBytes,
+      entries: this.decoded.entries.size,
+      evictions: this.decoded.evictions,
+      storedEntries: this.stored.entries.size,
+      storedBytes: this.stored.bytes,
+    };
   }
 }
+
+/** The estimated memory of a segment's decoded node. */
+const decodedBytes = (segment: StoredSegment): number => segmentKeyCount(segment) * BYTES_PER_KEY;
 
 /**
  * One database's segments: the NodeStore its durable trees load through (from the node's cache),
@@ -119,6 +171,14 @@ export class DatabaseSegments implements NodeStore<unknown> {
     return this.cache.get(addr);
   }
 
+  /**
+   * A segment this node just wrote, into the cache: the host moves onto the new root at once, and
+   * re-applies the transactions committed during the job to the segments they touch.
+   */
+  written(addr: string, segment: StoredSegment, raw: Uint8Array): void {
+    this.cache.set(addr, nodeOfSegment(addr, segment), decodedBytes(segment), raw);
+  }
+
   /** Fetches segments into the cache (those already cached or on their way are not fetched twice). */
   async fetch(addrs: readonly string[]): Promise<void> {
     const todo = [...new Set(addrs)];
@@ -135,7 +195,7 @@ export class DatabaseSegments implements NodeStore<unknown> {
           }
           bytes += got.bytes;
           fetched++;
-          this.cache.set(addr, nodeOfSegment(addr, got.segment), segmentKeyCount(got.segment) * BYTES_PER_KEY + got.bytes);
+          this.cache.set(addr, nodeOfSegment(addr, got.segment), decodedBytes(got.segment), got.raw);
         })().finally(() => this.inFlight.delete(addr));
         this.inFlight.set(addr, p);
       }

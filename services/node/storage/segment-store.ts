@@ -112,9 +112,9 @@ export class SegmentStore {
   }
 
   /** getAny, with the stored size of the object (for the segment cache's accounting). */
-  async getWithSize(db: string, key: string): Promise<{ segment: AnySegment; bytes: number } | undefined> {
+  async getWithSize(db: string, key: string): Promise<{ segment: AnySegment; bytes: number; raw: Uint8Array } | undefined> {
     const bytes = await this.getBytes(db, key);
-    return bytes === undefined ? undefined : { segment: decodeAnySegment(bytes, key), bytes: bytes.byteLength };
+    return bytes === undefined ? undefined : { segment: decodeAnySegment(bytes, key), bytes: bytes.byteLength, raw: bytes };
   }
 
   /** As get, for a segment of any tree: a datom index's or the log's. */
