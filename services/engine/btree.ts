@@ -682,8 +682,8 @@ const refOf = <T>(c: Child<T>): SegmentRef<T> | null =>
  * Writes the nodes of `set` that are not durable yet as segments, bottom up, children before the
  * branch that names them, and returns the root's reference. Durable subtrees (stubs, loaded
  * nodes) are named, not rewritten: a new root shares everything that did not change. Runs of
- * new leaves under one parent are merged and cut again into pieces of about SEGMENT_LEAF_TARGET
- * keys, so in-memory node sizes never reach storage. A generator: it yields each segment to
+ * new nodes are merged and cut again into pieces of about SEGMENT_LEAF_TARGET keys and
+ * SEGMENT_BRANCH_TARGET children (childRefs), so in-memory node sizes never reach storage. A generator: it yields each segment to
  * write and is resumed with the segment's address (the caller does the encoding and the I/O).
  */
 export function* writeSegments<T>(set: SortedSet<T>, weight?: (key: T) => number): Generator<SegmentWrite<T>, SegmentRef<T>, string> {
@@ -695,7 +695,7 @@ export function* writeSegments<T>(set: SortedSet<T>, weight?: (key: T) => number
     const addr = yield { kind: 'leaf', keys: [] };
     return { addr, size: 0, last: undefined };
   }
-  let refs = yield* levelRefs(node, weight);
+  let refs = node.leaf ? yield* leaves(node.keys, weight) : yield* childRefs<T>(node, weight);
   while (refs.length > 1) refs = yield* branches(refs);
   return refs[0]!;
 }
@@ -720,27 +720,40 @@ function* branches<T>(children: SegmentRef<T>[]): Generator<SegmentWrite<T>, Seg
   return out;
 }
 
-/** The references that replace a node not yet durable, at the node's own level. */
-function* levelRefs<T>(node: Node<T>, weight?: (key: T) => number): Generator<SegmentWrite<T>, SegmentRef<T>[], string> {
-  if (node.leaf) return yield* leaves(node.keys, weight);
-  const kids: SegmentRef<T>[] = [];
-  let run: T[] = [];
+/**
+ * The references, at the level of its children, that replace a branch not yet durable. Runs of
+ * consecutive new children are merged across siblings before they are cut: the keys of new
+ * leaves into leaf segments, the references under new branches into branch segments. So a
+ * written tree has the segment fan-out (SEGMENT_BRANCH_TARGET), not the in-memory one (MAX),
+ * and its depth — the round trips of a cold read — follows from it.
+ */
+function* childRefs<T>(node: Branch<T>, weight?: (key: T) => number): Generator<SegmentWrite<T>, SegmentRef<T>[], string> {
+  const out: SegmentRef<T>[] = [];
+  let keys: T[] = [];
+  let refs: SegmentRef<T>[] = [];
+  function* flush(): Generator<SegmentWrite<T>, void, string> {
+    if (keys.length > 0) {
+      for (const r of yield* leaves(keys, weight)) out.push(r);
+      keys = [];
+    }
+    if (refs.length > 0) {
+      for (const r of yield* branches(refs)) out.push(r);
+      refs = [];
+    }
+  }
   for (const c of node.children) {
     const ref = refOf(c);
     if (ref !== null) {
-      if (run.length > 0) {
-        kids.push(...(yield* leaves(run, weight)));
-        run = [];
-      }
-      kids.push(ref);
+      yield* flush();
+      out.push(ref);
     } else if ((c as Node<T>).leaf) {
-      run = run.length === 0 ? (c as Leaf<T>).keys.slice() : run.concat((c as Leaf<T>).keys);
+      for (const k of (c as Leaf<T>).keys) keys.push(k);
     } else {
-      kids.push(...(yield* levelRefs(c as Node<T>, weight)));
+      for (const r of yield* childRefs<T>(c as Branch<T>, weight)) refs.push(r);
     }
   }
-  if (run.length > 0) kids.push(...(yield* leaves(run, weight)));
-  return yield* branches(kids);
+  yield* flush();
+  return out;
 }
 
 /** A node made from a leaf segment (loaded: immutable, never owned by an edit). */
