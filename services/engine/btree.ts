@@ -683,7 +683,7 @@ const refOf = <T>(c: Child<T>): SegmentRef<T> | null =>
  * branch that names them, and returns the root's reference. Durable subtrees (stubs, loaded
  * nodes) are named, not rewritten: a new root shares everything that did not change. Runs of
  * new nodes are merged and cut again into pieces of about SEGMENT_LEAF_TARGET keys and
- * SEGMENT_BRANCH_TARGET children (childRefs), so in-memory node sizes never reach storage. A generator: it yields each segment to
+ * SEGMENT_BRANCH_TARGET children, level by level across the whole tree, so in-memory node sizes never reach storage. A generator: it yields each segment to
  * write and is resumed with the segment's address (the caller does the encoding and the I/O).
  */
 export function* writeSegments<T>(set: SortedSet<T>, weight?: (key: T) => number): Generator<SegmentWrite<T>, SegmentRef<T>, string> {
@@ -695,9 +695,83 @@ export function* writeSegments<T>(set: SortedSet<T>, weight?: (key: T) => number
     const addr = yield { kind: 'leaf', keys: [] };
     return { addr, size: 0, last: undefined };
   }
-  let refs = node.leaf ? yield* leaves(node.keys, weight) : yield* childRefs<T>(node, weight);
-  while (refs.length > 1) refs = yield* branches(refs);
-  return refs[0]!;
+  if (node.leaf) {
+    let refs = yield* leaves(node.keys, weight);
+    while (refs.length > 1) refs = yield* branches(refs);
+    return refs[0]!;
+  }
+  const level = yield* levelItems<T>(node, weight);
+  if (level === null) {
+    // No leaf of the tree is new (deletions only): the per-branch cut.
+    let refs = yield* childRefs<T>(node, weight);
+    while (refs.length > 1) refs = yield* branches(refs);
+    return refs[0]!;
+  }
+  // Bottom up, the whole level at once: runs of references of the level's height (new or
+  // durable) are cut into branch segments; a durable subtree higher than the level waits for
+  // the runs around it to reach its height. Every leaf stays at the same depth.
+  let items = level;
+  for (let h = 0; items.length > 1; h++) {
+    const next: Item<T>[] = [];
+    let run: SegmentRef<T>[] = [];
+    function* flush(): Generator<SegmentWrite<T>, void, string> {
+      if (run.length === 0) return;
+      for (const ref of yield* branches(run)) next.push({ ref, height: h + 1 });
+      run = [];
+    }
+    for (const it of items) {
+      if (it.height === h) run.push(it.ref);
+      else {
+        yield* flush();
+        next.push(it);
+      }
+    }
+    yield* flush();
+    items = next;
+  }
+  return items[0]!.ref;
+}
+
+/** A reference in the level-by-level write, with the height of its subtree (0: a leaf). */
+interface Item<T> {
+  readonly ref: SegmentRef<T>;
+  readonly height: number;
+}
+
+/**
+ * The tree below a new branch as a sequence: leaf segments of its new leaves (runs of keys merged
+ * across parents, then cut) and references to its durable subtrees, with their heights. Null
+ * when it has no new leaf (the depth of the leaves is then unknown without loading).
+ */
+function* levelItems<T>(top: Branch<T>, weight?: (key: T) => number): Generator<SegmentWrite<T>, Item<T>[] | null, string> {
+  const out: Array<{ ref: SegmentRef<T>; depth: number }> = [];
+  let keys: T[] = [];
+  let leafDepth = -1;
+  function* flush(): Generator<SegmentWrite<T>, void, string> {
+    if (keys.length === 0) return;
+    for (const ref of yield* leaves(keys, weight)) out.push({ ref, depth: leafDepth });
+    keys = [];
+  }
+  function* walk(n: Branch<T>, depth: number): Generator<SegmentWrite<T>, void, string> {
+    for (const c of n.children) {
+      const ref = refOf(c);
+      if (ref !== null) {
+        yield* flush();
+        out.push({ ref, depth: depth + 1 });
+      } else if ((c as Node<T>).leaf) {
+        leafDepth = depth + 1;
+        for (const k of (c as Leaf<T>).keys) keys.push(k);
+        // Long runs are cut as they come: a piece ends early at most once per this many keys.
+        if (keys.length >= 1 << 16) yield* flush();
+      } else {
+        yield* walk(c as Branch<T>, depth + 1);
+      }
+    }
+  }
+  yield* walk(top, 0);
+  yield* flush();
+  if (leafDepth < 0) return null;
+  return out.map((x) => ({ ref: x.ref, height: leafDepth - x.depth }));
 }
 
 function* leaves<T>(keys: T[], weight?: (key: T) => number): Generator<SegmentWrite<T>, SegmentRef<T>[], string> {
