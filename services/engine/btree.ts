@@ -681,10 +681,12 @@ const refOf = <T>(c: Child<T>): SegmentRef<T> | null =>
 /**
  * Writes the nodes of `set` that are not durable yet as segments, bottom up, children before the
  * branch that names them, and returns the root's reference. Durable subtrees (stubs, loaded
- * nodes) are named, not rewritten: a new root shares everything that did not change. Runs of
- * new nodes are merged and cut again into pieces of about SEGMENT_LEAF_TARGET keys and
- * SEGMENT_BRANCH_TARGET children, level by level across the whole tree, so in-memory node sizes never reach storage. A generator: it yields each segment to
- * write and is resumed with the segment's address (the caller does the encoding and the I/O).
+ * nodes) are named, not rewritten: a new root shares everything that did not change. New
+ * leaves are merged and cut again into pieces of about SEGMENT_LEAF_TARGET keys, and each level,
+ * across the whole tree, into branches of about SEGMENT_BRANCH_TARGET children: a written tree
+ * has the segments' fan-out, not the in-memory one, and its depth (the round trips of a cold
+ * read) follows from it. A generator: it yields each segment to write and is resumed with the
+ * segment's address (the caller does the encoding and the I/O).
  */
 export function* writeSegments<T>(set: SortedSet<T>, weight?: (key: T) => number): Generator<SegmentWrite<T>, SegmentRef<T>, string> {
   const top = set.rootChild;
@@ -695,22 +697,12 @@ export function* writeSegments<T>(set: SortedSet<T>, weight?: (key: T) => number
     const addr = yield { kind: 'leaf', keys: [] };
     return { addr, size: 0, last: undefined };
   }
-  if (node.leaf) {
-    let refs = yield* leaves(node.keys, weight);
-    while (refs.length > 1) refs = yield* branches(refs);
-    return refs[0]!;
-  }
-  const level = yield* levelItems<T>(node, weight);
-  if (level === null) {
-    // No leaf of the tree is new (deletions only): the per-branch cut.
-    let refs = yield* childRefs<T>(node, weight);
-    while (refs.length > 1) refs = yield* branches(refs);
-    return refs[0]!;
-  }
   // Bottom up, the whole level at once: runs of references of the level's height (new or
   // durable) are cut into branch segments; a durable subtree higher than the level waits for
   // the runs around it to reach its height. Every leaf stays at the same depth.
-  let items = level;
+  let items: Item<T>[] = node.leaf
+    ? (yield* leaves(node.keys, weight)).map((ref) => ({ ref, height: 0 }))
+    : yield* levelItems<T>(node, weight);
   for (let h = 0; items.length > 1; h++) {
     const next: Item<T>[] = [];
     let run: SegmentRef<T>[] = [];
@@ -740,16 +732,17 @@ interface Item<T> {
 
 /**
  * The tree below a new branch as a sequence: leaf segments of its new leaves (runs of keys merged
- * across parents, then cut) and references to its durable subtrees, with their heights. Null
- * when it has no new leaf (the depth of the leaves is then unknown without loading).
+ * across parents, then cut) and references to its durable subtrees, with heights relative to the
+ * deepest of them. The tree is balanced, so everything at the deepest level has one height (the
+ * leaves', when a leaf is new) and a subtree k levels up is k higher.
  */
-function* levelItems<T>(top: Branch<T>, weight?: (key: T) => number): Generator<SegmentWrite<T>, Item<T>[] | null, string> {
+function* levelItems<T>(top: Branch<T>, weight?: (key: T) => number): Generator<SegmentWrite<T>, Item<T>[], string> {
   const out: Array<{ ref: SegmentRef<T>; depth: number }> = [];
   let keys: T[] = [];
-  let leafDepth = -1;
+  let keysDepth = 0;
   function* flush(): Generator<SegmentWrite<T>, void, string> {
     if (keys.length === 0) return;
-    for (const ref of yield* leaves(keys, weight)) out.push({ ref, depth: leafDepth });
+    for (const ref of yield* leaves(keys, weight)) out.push({ ref, depth: keysDepth });
     keys = [];
   }
   function* walk(n: Branch<T>, depth: number): Generator<SegmentWrite<T>, void, string> {
@@ -759,7 +752,7 @@ function* levelItems<T>(top: Branch<T>, weight?: (key: T) => number): Generator<
         yield* flush();
         out.push({ ref, depth: depth + 1 });
       } else if ((c as Node<T>).leaf) {
-        leafDepth = depth + 1;
+        keysDepth = depth + 1;
         for (const k of (c as Leaf<T>).keys) keys.push(k);
         // Long runs are cut as they come: a piece ends early at most once per this many keys.
         if (keys.length >= 1 << 16) yield* flush();
@@ -770,8 +763,9 @@ function* levelItems<T>(top: Branch<T>, weight?: (key: T) => number): Generator<
   }
   yield* walk(top, 0);
   yield* flush();
-  if (leafDepth < 0) return null;
-  return out.map((x) => ({ ref: x.ref, height: leafDepth - x.depth }));
+  let deepest = 0;
+  for (const x of out) deepest = Math.max(deepest, x.depth);
+  return out.map((x) => ({ ref: x.ref, height: deepest - x.depth }));
 }
 
 function* leaves<T>(keys: T[], weight?: (key: T) => number): Generator<SegmentWrite<T>, SegmentRef<T>[], string> {
@@ -791,42 +785,6 @@ function* branches<T>(children: SegmentRef<T>[]): Generator<SegmentWrite<T>, Seg
     for (const c of piece) size += c.size;
     out.push({ addr, size, last: piece[piece.length - 1]!.last });
   }
-  return out;
-}
-
-/**
- * The references, at the level of its children, that replace a branch not yet durable. Runs of
- * consecutive new children are merged across siblings before they are cut: the keys of new
- * leaves into leaf segments, the references under new branches into branch segments. So a
- * written tree has the segment fan-out (SEGMENT_BRANCH_TARGET), not the in-memory one (MAX),
- * and its depth — the round trips of a cold read — follows from it.
- */
-function* childRefs<T>(node: Branch<T>, weight?: (key: T) => number): Generator<SegmentWrite<T>, SegmentRef<T>[], string> {
-  const out: SegmentRef<T>[] = [];
-  let keys: T[] = [];
-  let refs: SegmentRef<T>[] = [];
-  function* flush(): Generator<SegmentWrite<T>, void, string> {
-    if (keys.length > 0) {
-      for (const r of yield* leaves(keys, weight)) out.push(r);
-      keys = [];
-    }
-    if (refs.length > 0) {
-      for (const r of yield* branches(refs)) out.push(r);
-      refs = [];
-    }
-  }
-  for (const c of node.children) {
-    const ref = refOf(c);
-    if (ref !== null) {
-      yield* flush();
-      out.push(ref);
-    } else if ((c as Node<T>).leaf) {
-      for (const k of (c as Leaf<T>).keys) keys.push(k);
-    } else {
-      for (const r of yield* childRefs<T>(c as Branch<T>, weight)) refs.push(r);
-    }
-  }
-  yield* flush();
   return out;
 }
 

@@ -123,10 +123,10 @@ export class SegmentCache {
     return this.decoded.entries.has(key) || this.stored.entries.has(key);
   }
 
-  /** A segment fetched: its decoded node, and (when given) its stored bytes. */
-  set(key: string, node: IndexNode<unknown>, bytes: number, raw?: Uint8Array): void {
-    this.decoded.set(key, node, bytes);
-    if (raw !== undefined) this.stored.set(key, raw, raw.byteLength);
+  /** A segment fetched or written: its decoded node and its stored bytes. */
+  set(key: string, segment: StoredSegment, raw: Uint8Array): void {
+    this.decoded.set(key, nodeOfSegment(key, segment), decodedBytes(segment));
+    this.stored.set(key, raw, raw.byteLength);
   }
 
   /** Counts a round of fetches (the segments one miss named, fetched in parallel). */
@@ -165,7 +165,6 @@ export class DatabaseSegments implements NodeStore<unknown> {
     readonly cache: SegmentCache,
   ) {}
 
-
   /** Segments are content-addressed: the cache is keyed by address, whichever database holds them. */
   load(addr: string): IndexNode<unknown> | undefined {
     return this.cache.get(addr);
@@ -176,7 +175,7 @@ export class DatabaseSegments implements NodeStore<unknown> {
    * re-applies the transactions committed during the job to the segments they touch.
    */
   written(addr: string, segment: StoredSegment, raw: Uint8Array): void {
-    this.cache.set(addr, nodeOfSegment(addr, segment), decodedBytes(segment), raw);
+    this.cache.set(addr, segment, raw);
   }
 
   /** Fetches segments into the cache (those already cached or on their way are not fetched twice). */
@@ -189,13 +188,13 @@ export class DatabaseSegments implements NodeStore<unknown> {
       let p = this.inFlight.get(addr);
       if (p === undefined) {
         p = (async () => {
-          const got = await this.store.getWithSize(this.dbId, addr);
+          const got = await this.store.getWithBytes(this.dbId, addr);
           if (got === undefined) {
             throw fault('segment/missing', `index segment ${addr} of database ${this.dbId} is not in the segment store`, { key: addr });
           }
-          bytes += got.bytes;
+          bytes += got.raw.byteLength;
           fetched++;
-          this.cache.set(addr, nodeOfSegment(addr, got.segment), decodedBytes(got.segment), got.raw);
+          this.cache.set(addr, got.segment, got.raw);
         })().finally(() => this.inFlight.delete(addr));
         this.inFlight.set(addr, p);
       }

@@ -111,10 +111,10 @@ export class SegmentStore {
     return bytes === undefined ? undefined : decodeSegment(bytes, key);
   }
 
-  /** getAny, with the stored size of the object (for the segment cache's accounting). */
-  async getWithSize(db: string, key: string): Promise<{ segment: AnySegment; bytes: number; raw: Uint8Array } | undefined> {
-    const bytes = await this.getBytes(db, key);
-    return bytes === undefined ? undefined : { segment: decodeAnySegment(bytes, key), bytes: bytes.byteLength, raw: bytes };
+  /** getAny, with the stored bytes of the object (the segment cache keeps them). */
+  async getWithBytes(db: string, key: string): Promise<{ segment: AnySegment; raw: Uint8Array } | undefined> {
+    const raw = await this.getBytes(db, key);
+    return raw === undefined ? undefined : { segment: decodeAnySegment(raw, key), raw };
   }
 
   /** As get, for a segment of any tree: a datom index's or the log's. */
