@@ -164,10 +164,13 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
   const server = createAppServer(app).listen(config.port, config.host);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
+  // Loading the engine in the threads overlaps the rest of the start: the first query does not wait for it.
+  queryWorkers?.start();
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
-  }).catch((e: unknown) => {
+  }).catch(async (e: unknown) => {
+    await queryWorkers?.close();
     destroyClients();
     throw e;
   });

@@ -78,3 +78,23 @@ describe('query worker pool: abandoned jobs', () => {
     expect(await pool.run(quick(5))).toBe('{"result":6}');
   });
 });
+
+describe('query worker pool: started with the node', () => {
+  test('start() loads every worker before any job; a job then runs on a ready worker', async () => {
+    const pool = new QueryWorkerPool({ size: 2, storage: {} });
+    try {
+      expect(pool.ready).toBe(0);
+      pool.start();
+      await until(() => pool.ready === 2);
+      expect(pool.waiting).toBe(0);
+      expect(await pool.run(quick(7))).toBe('{"result":8}');
+      // Started twice is started once.
+      pool.start();
+      expect(pool.ready).toBe(2);
+    } finally {
+      await pool.close();
+    }
+    pool.start();
+    expect(pool.ready).toBe(0);
+  }, 20_000);
+});

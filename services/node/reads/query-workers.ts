@@ -4,8 +4,10 @@
  * query, a pull or pull-many, a speculative transaction (`with`) or `stats`
  * (services/node/reads/query-job.ts).
  *
- * - Workers start with the first query (and again after one is lost); a job waits for them to
- *   start without that counting against its timeout.
+ * - Workers start with the node (`start`), so that the first query after a node comes up does
+ *   not pay for loading the engine in each thread (under tsx, most of a second of CPU each); a
+ *   pool not started starts them with its first job. A lost worker is replaced when there is
+ *   work. A job waits for workers to start without that counting against its timeout.
  * - A job waits for a busy worker at most its timeout; a job that never got a worker is `busy`
  *   (429: the client backs off and retries). On a worker, it runs at most its timeout.
  * - A worker evaluating past the timeout plus a grace period (the engine checks its timeout
@@ -123,6 +125,20 @@ export class QueryWorkerPool {
       for (const k of Object.keys(sum) as Array<keyof SegmentCacheStats>) sum[k] += x[k];
     }
     return sum;
+  }
+
+  /** Workers started and ready for a job. */
+  get ready(): number {
+    return this.slots.filter((s) => s.worker !== null && s.ready).length;
+  }
+
+  /**
+   * Starts every worker not yet running, in the background: the node calls it as it comes up,
+   * so that the engine is loaded in the threads before the first query arrives.
+   */
+  start(): void {
+    if (this.closed) return;
+    for (const slot of this.slots) if (slot.worker === null) this.spawn(slot);
   }
 
   /** Workers evaluating a job. */
