@@ -251,6 +251,8 @@ interface SegmentCounters {
   fetches: number;
   roundTrips: number;
   fetchedBytes: number;
+  /** Nodes decoded again from the cache's stored bytes (evicted from the decoded tier). */
+  decodes: number;
 }
 
 interface NodeStatus {
@@ -283,7 +285,7 @@ async function nodeStatus(node: NodeRun, key: string): Promise<NodeStatus | unde
   if (r.status !== 200) throw new Error(`GET /v1/status on ${node.id}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
   const s = r.body as Partial<NodeStatus> & { segments?: Record<string, number> | null; workerSegments?: Record<string, number> | null };
   // A node without a segment store (the all-in-memory baseline) has no cache: zeros.
-  if (s.segments === null) s.segments = { hits: 0, misses: 0, fetches: 0, roundTrips: 0, fetchedBytes: 0, bytes: 0, limitBytes: 0, cacheBytes: 0, cacheLimitBytes: 0 };
+  if (s.segments === null) s.segments = { hits: 0, misses: 0, fetches: 0, roundTrips: 0, fetchedBytes: 0, decodes: 0, bytes: 0, limitBytes: 0, cacheBytes: 0, cacheLimitBytes: 0 };
   if (typeof s.segments?.['roundTrips'] !== 'number') throw new Error(`GET /v1/status on ${node.id} has no segments.roundTrips: ${JSON.stringify(s).slice(0, 300)}`);
   // The event loop's cache and the query workers' (each has its own share), summed.
   const sum: Record<string, number> = { ...s.segments };
@@ -293,12 +295,12 @@ async function nodeStatus(node: NodeRun, key: string): Promise<NodeStatus | unde
   return { ...s, segments: sum as unknown as SegmentCounters } as NodeStatus;
 }
 
-type CounterDelta = Pick<SegmentCounters, 'hits' | 'misses' | 'fetches' | 'roundTrips' | 'fetchedBytes'>;
+type CounterDelta = Pick<SegmentCounters, 'hits' | 'misses' | 'fetches' | 'roundTrips' | 'fetchedBytes' | 'decodes'>;
 
 function delta(a: NodeStatus | undefined, b: NodeStatus | undefined): CounterDelta | undefined {
   if (a === undefined || b === undefined) return undefined;
-  const d = (k: keyof CounterDelta): number => b.segments[k] - a.segments[k];
-  return { hits: d('hits'), misses: d('misses'), fetches: d('fetches'), roundTrips: d('roundTrips'), fetchedBytes: d('fetchedBytes') };
+  const d = (k: keyof CounterDelta): number => (b.segments[k] ?? 0) - (a.segments[k] ?? 0);
+  return { hits: d('hits'), misses: d('misses'), fetches: d('fetches'), roundTrips: d('roundTrips'), fetchedBytes: d('fetchedBytes'), decodes: d('decodes') };
 }
 
 /** A process's resident set (VmRSS) and its peak (VmHWM), in bytes; undefined when it is gone. */
@@ -624,7 +626,7 @@ function describeMix(label: string, p: MixPass): string {
   const p50 = KINDS.map((k) => `${k} ${ms(median(p.latencies[k]))}`).join(', ');
   const c = p.counters;
   const cache = c === undefined ? 'cache counters n/a (GET /v1/status not served)'
-    : `cache hit rate ${pct(hitRate(c))} (${n0(c.hits)} hits, ${n0(c.misses)} misses; ${n0(c.fetches)} segments fetched in ${n0(c.roundTrips)} round trips, ${mb(c.fetchedBytes)})`;
+    : `cache hit rate ${pct(hitRate(c))} (${n0(c.hits)} hits, ${n0(c.misses)} misses; ${n0(c.fetches)} segments fetched in ${n0(c.roundTrips)} round trips, ${mb(c.fetchedBytes)}; ${n0(c.decodes)} decoded again from stored bytes)`;
   const bad = p.wrong + p.errors > 0 ? `; ${p.wrong} WRONG answers, ${p.errors} errors${p.firstError !== undefined ? ` (first: ${p.firstError})` : ''}` : '';
   return `  mix, ${label}: ${n0(p.latencies.pull.length + p.latencies.fof.length + p.latencies.city.length)} ops in ${ms(p.ms)}; p50 ${p50}; ${cache}${bad}`;
 }

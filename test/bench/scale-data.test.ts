@@ -108,7 +108,7 @@ test('RSS is read from /proc and the sampler keeps the largest sample', () => {
 describe('the verdict', () => {
   const first = (fromReadyMs: number, roundTrips?: number) => ({
     fromReadyMs, fromStartMs: fromReadyMs + 800, startupMs: 800, openMs: 1, readMs: 1, opened: { t: 1 }, correct: true, answer: null,
-    ...(roundTrips === undefined ? {} : { counters: { hits: 0, misses: 3, fetches: 3, roundTrips, fetchedBytes: 1 } }),
+    ...(roundTrips === undefined ? {} : { counters: { hits: 0, misses: 3, fetches: 3, roundTrips, fetchedBytes: 1, decodes: 0 } }),
   });
   const pass = { ms: 1, latencies: { pull: [], fof: [], city: [] }, wrong: 0, errors: 0 };
   const size = (n: number, pullMs: number, aggMs: number, rssMb: number, roundTrips?: number): SizeResult => ({
