@@ -20,16 +20,22 @@ import { SegmentCache, DatabaseSegments } from './segment-cache';
 /** Defaults: index when the tail passes this many datoms; refuse transactions above ten times it. */
 export const DEFAULT_INDEX_THRESHOLD_DATOMS = 200_000;
 export const TAIL_MAX_FACTOR = 10;
-/** Segment puts in flight at once during a job (S3 serves thousands of PUTs a second per prefix). */
-const PUT_CONCURRENCY = 32;
+/**
+ * Segment puts in flight at once during a job. Each put costs the SDK CPU on the event loop
+ * (signing, the response); with more in flight, their answers arrive together and hold the loop
+ * for one long turn: 32 gave a p99 transaction latency during indexing of 2.3–2.9× the p99
+ * without, 16 about 2×, 8 1.7–1.8× (`npm run bench:indexing-latency`, floor 2×).
+ */
+const PUT_CONCURRENCY = 8;
 /**
  * A job gives the event loop back after a slice of work: at least JOB_SLICE_MS, or JOB_SHARE of
  * the time the rest of the node took between two slices, at most JOB_SLICE_MAX_MS. A fixed slice
  * starved the job under a steady write load (each turn of the loop ran a whole batch of large
  * transactions, and the job got a few milliseconds in); a share keeps it moving at a third of the
- * busy loop, while an idle loop gives it short slices in quick turns.
+ * busy loop, while an idle loop gives it short slices in quick turns. A floor of 8 ms instead of 2
+ * made small transactions wait for it: p99 2.3× the p99 without indexing, against 1.7–1.8×.
  */
-const JOB_SLICE_MS = 8;
+const JOB_SLICE_MS = 2;
 const JOB_SHARE = 0.5;
 const JOB_SLICE_MAX_MS = 200;
 /** After a failed job the next waits this long, doubling up to the maximum (ms). */
