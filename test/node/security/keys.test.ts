@@ -67,6 +67,12 @@ describe('scoped keys', () => {
       const other = await refusal(ro.connect('keys-other'));
       expect([other.category, other.code]).toEqual(['forbidden', 'auth/wrong-database']);
       expect(await ro.listDatabases()).toEqual(['keys-db']);
+      // The node's status names the loaded databases the key may see, and no other.
+      for (const name of ['keys-db', 'keys-other']) expect((await http(`${sys.nodes[0]!.url}/v1/databases/${name}`, { key: sys.adminKey })).status).toBe(200);
+      const status = await http(`${sys.nodes[0]!.url}/v1/status`, { key: created.key });
+      expect(status.status).toBe(200);
+      expect(Object.keys(status.body.databases)).toEqual(['keys-db']);
+      expect(Object.keys((await http(`${sys.nodes[0]!.url}/v1/status`, { key: sys.adminKey })).body.databases)).toEqual(expect.arrayContaining(['keys-db', 'keys-other']));
       for (const p of [ro.createDatabase('nope'), ro.deleteDatabase('keys-db'), (ro as ReturnType<typeof admin>).listKeys(), (ro as ReturnType<typeof admin>).createKey('admin')]) {
         expect((await refusal(p)).category).toBe('forbidden');
       }
