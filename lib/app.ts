@@ -56,7 +56,7 @@ export function addDatalithSystem(app: App, options: DatalithAppOptions = {}): D
   return { storage, solo: compute('solo'), production: compute('production') };
 }
 
-const NUMERIC = ['minNodes', 'desiredNodes', 'maxNodes', 'natGateways', 'volumeSizeGiB', 'nodePort', 'logRetentionDays'] as const;
+const NUMERIC = ['minNodes', 'desiredNodes', 'maxNodes', 'natGateways', 'volumeSizeGiB', 'nodePort', 'logRetentionDays', 'cacheSizeMb', 'indexThresholdDatoms'] as const;
 const BOOLEAN = ['detailedMonitoring', 'flowLogs'] as const;
 const TEXT = ['instanceType', 'cpuCredits', 'certificateArn', 'clientCidr', 'alarmTopicArn', 'nodeEntry'] as const;
 

@@ -93,6 +93,8 @@ export class DatalithComputeStack extends Stack {
         DATALITH_ASG_NAME: nodeGroupName,
         DATALITH_ADMIN_KEY_SECRET_ARN: adminKey.secretArn,
         DATALITH_METRICS_NAMESPACE: metricsNamespace,
+        ...(c.cacheSizeMb !== undefined ? { DATALITH_CACHE_SIZE_MB: String(c.cacheSizeMb) } : {}),
+        ...(c.indexThresholdDatoms !== undefined ? { DATALITH_INDEX_THRESHOLD_DATOMS: String(c.indexThresholdDatoms) } : {}),
       },
     });
     this.endpoint = new NodeLoadBalancer(this, 'Ingress', {

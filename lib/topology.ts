@@ -43,6 +43,17 @@ export interface DatalithComputeProps {
   readonly logRetentionDays: number;
   /** TypeScript entry point of the node app, bundled with esbuild into one file. */
   readonly nodeEntry: string;
+  /**
+   * Memory for loaded index segments on each node (MB, `DATALITH_CACHE_SIZE_MB`). Unset: the
+   * node's default, a quarter of the instance's memory, 64 MB to 1 GB. Warm reads are as fast as
+   * the all-in-memory engine's once the cache holds their working set (docs/indexing.md).
+   */
+  readonly cacheSizeMb?: number;
+  /**
+   * Datoms in a database's log tail that start an indexing job (`DATALITH_INDEX_THRESHOLD_DATOMS`);
+   * transactions are refused with `busy` above ten times it. Unset: the node's default, 200,000.
+   */
+  readonly indexThresholdDatoms?: number;
 }
 
 /** The props a caller may leave out: everything except the topology and the system name. */
@@ -151,6 +162,13 @@ export function validateComputeProps(props: DatalithComputeProps): void {
   }
   if (!LOG_RETENTION_DAYS.includes(props.logRetentionDays)) {
     throw new Error(`logRetentionDays: received ${props.logRetentionDays}; allowed: ${LOG_RETENTION_DAYS.join(', ')}`);
+  }
+  if (props.cacheSizeMb !== undefined && (!Number.isInteger(props.cacheSizeMb) || props.cacheSizeMb < 16 || props.cacheSizeMb > 1024 * 1024)) {
+    throw new Error(`cacheSizeMb: received ${props.cacheSizeMb}; allowed: an integer number of MB from 16 to 1048576 (leave it unset for the node's default)`);
+  }
+  if (props.indexThresholdDatoms !== undefined
+    && (!Number.isInteger(props.indexThresholdDatoms) || props.indexThresholdDatoms < 1_000 || props.indexThresholdDatoms > 100_000_000)) {
+    throw new Error(`indexThresholdDatoms: received ${props.indexThresholdDatoms}; allowed: an integer from 1000 to 100000000 (leave it unset for the node's default)`);
   }
   if (props.cpuCredits !== 'standard' && props.cpuCredits !== 'unlimited') {
     throw new Error(`cpuCredits: received ${JSON.stringify(props.cpuCredits)}; allowed: standard, unlimited`);

@@ -195,6 +195,11 @@ describe.each(each)('%s: the node', (name, t) => {
     expect(userData).toContain('echo "DATALITH_NODE_ID=$INSTANCE_ID" >> /etc/datalith/node.env');
   });
 
+  test('the segment cache and the index threshold are the node\'s defaults unless given', () => {
+    expect(userData).not.toContain('DATALITH_CACHE_SIZE_MB');
+    expect(userData).not.toContain('DATALITH_INDEX_THRESHOLD_DATOMS');
+  });
+
   test('logs go to the system log group through the CloudWatch agent', () => {
     const [id] = Object.keys(t.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: `/datalith/datalith/${name}/nodes` } }));
     expect(id).toBeDefined();
@@ -466,4 +471,12 @@ describe('the machine image follows the instance type', () => {
     expect(lt.InstanceType).toBe('t3.small');
     expect(userDataOf(t)).toContain('dnf install -y nodejs20 ');
   });
+});
+
+test('cacheSizeMb and indexThresholdDatoms reach the nodes of their topology as environment variables', () => {
+  const tuned = synthSystem({ overrides: { production: { cacheSizeMb: 2048, indexThresholdDatoms: 500_000 } } });
+  const production = userDataOf(tuned.production);
+  expect(production).toContain('DATALITH_CACHE_SIZE_MB=2048\n');
+  expect(production).toContain('DATALITH_INDEX_THRESHOLD_DATOMS=500000\n');
+  expect(userDataOf(tuned.solo)).not.toContain('DATALITH_CACHE_SIZE_MB');
 });

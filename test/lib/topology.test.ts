@@ -65,6 +65,15 @@ describe('options from CDK context', () => {
     expect(options({})).toEqual({ systemName: undefined, deletionProtection: undefined, overrides: { solo: {}, production: {} } });
   });
 
+  test('the segment cache and the index threshold come from context too', () => {
+    const o = options({ 'datalith:cacheSizeMb': '512', 'datalith:production:indexThresholdDatoms': '1000000' });
+    expect(o.overrides?.solo).toEqual({ cacheSizeMb: 512 });
+    expect(o.overrides?.production).toEqual({ cacheSizeMb: 512, indexThresholdDatoms: 1_000_000 });
+    expect(computeProps('production', undefined, o.overrides?.production)).toMatchObject({ cacheSizeMb: 512, indexThresholdDatoms: 1_000_000 });
+    expect(() => computeProps('solo', undefined, { cacheSizeMb: 8 })).toThrow(/cacheSizeMb: received 8; allowed: an integer number of MB from 16/);
+    expect(() => computeProps('solo', undefined, { indexThresholdDatoms: 2.5 })).toThrow(/indexThresholdDatoms: received 2.5; allowed: an integer from 1000/);
+  });
+
   test('malformed values are refused', () => {
     expect(() => options({ 'datalith:production:maxNodes': 'many' })).toThrow(/datalith:maxNodes: received "many"; allowed: a number/);
     expect(() => options({ 'datalith:deletionProtection': 'yes' })).toThrow(/received "yes"; allowed: true or false/);
