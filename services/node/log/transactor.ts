@@ -13,7 +13,7 @@ import {
   Datom, Db, emptyDb, busy, DatalithError, incorrect, isDatalithError, notFound, unavailable, findTxId, transact, transactSteps,
   type TxReport, Replay, checkClientTxId, RESERVED_TX_ID_PREFIX, SYS, SegmentMiss, collectMisses, missingForApply, restoreState, type DbState,
 } from '../../engine';
-import { withSegments, type DatabaseSegments } from '../indexing/segment-cache';
+import { evaluate, withSegments, type DatabaseSegments } from '../indexing/segment-cache';
 import type { DurableRootSource } from '../indexing/durable';
 import { runInSlices } from '../event-loop';
 import { entryBaseBytes, entryTxBytes, MAX_ITEM_BYTES, MAX_TX_BYTES, type LogEntry, type LogStore } from './log-store';
@@ -148,7 +148,8 @@ export class DatabaseHost {
     let state: DbState;
     try {
       await d.segments.fetch(root.addrs);
-      state = await withSegments(() => restoreState(root.root, d.segments));
+      // Every segment a pass misses at once (the current and history schema chains together).
+      state = await evaluate(() => restoreState(root.root, d.segments));
     } catch (e) {
       // A root whose segments are not in this segment store (tables restored or moved without
       // their bucket): the log is whole, so the value is replayed from it, as without segments.
@@ -170,7 +171,7 @@ export class DatabaseHost {
   async rebase(root: { t: number; state: () => DbState }): Promise<boolean> {
     const d = this.durability;
     if (d === null || root.t <= this.indexed || root.t > this.current.t) return false;
-    let state = await withSegments(root.state);
+    let state = await evaluate(root.state);
     let tail = 0;
     for (;;) {
       if (this.deleted) return false;
@@ -184,7 +185,7 @@ export class DatabaseHost {
         return true;
       }
       const after = state.t;
-      const entries = await withSegments(() => from.txRange(after + 1, from.t + 1));
+      const entries = await evaluate(() => from.txRange(after + 1, from.t + 1));
       for (const e of entries) {
         state = await this.applyLoaded(state, [e.data], [e.instant]);
         tail += e.data.length;
@@ -219,7 +220,8 @@ export class DatabaseHost {
   /** Fetches, level by level, the segments applying `datoms` to `state` will touch. */
   private async prefetch(state: DbState, datoms: readonly Datom[]): Promise<void> {
     const segs = this.durability?.segments;
-    if (segs === undefined) return;
+    // Nothing to apply (an empty page: the log has nothing after the root) touches nothing.
+    if (segs === undefined || datoms.length === 0) return;
     for (let round = 0; round < 16; round++) {
       const missing = new Set<string>();
       try {
