@@ -185,7 +185,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
       namespace: config.metricsNamespace,
       metrics: m,
       pendingOperations: () => lifecycle.inFlight,
-      indexing: () => sampleIndexing(databases),
+      indexing: () => sampleIndexing(databases, () => queryWorkers?.segmentStats()),
       ...(config.region !== undefined ? { region: config.region } : {}),
       onError: (e) => logger.warn({ err: e }, 'publishing metrics failed'),
     });

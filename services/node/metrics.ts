@@ -8,6 +8,7 @@
  */
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import type { Databases } from './databases';
+import type { SegmentCacheStats } from './indexing/segment-cache';
 
 /** What the transactor reports; every database host of a node reports into one. */
 export interface TransactorObserver {
@@ -47,8 +48,13 @@ export interface NodeGauges {
   readonly indexing?: IndexingSample;
 }
 
-/** Samples the indexing of the node's loaded databases; undefined without a segment store. */
-export async function sampleIndexing(databases: Databases): Promise<IndexingSample | undefined> {
+/**
+ * Samples the indexing of the node's loaded databases; undefined without a segment store. The
+ * cache counters add the query workers' caches (`workers`: the pool's sum as of their last
+ * answers), where the reads run: the event loop's alone would say how transactions find their
+ * segments, not queries.
+ */
+export async function sampleIndexing(databases: Databases, workers?: () => SegmentCacheStats | undefined): Promise<IndexingSample | undefined> {
   const ix = databases.indexing;
   if (ix === null) return undefined;
   let lag = 0;
@@ -58,12 +64,13 @@ export async function sampleIndexing(databases: Databases): Promise<IndexingSamp
     tailDatoms = Math.max(tailDatoms, h.tailDatoms);
   }
   const cache = ix.opts.cache.snapshot();
+  const w = workers?.();
   return {
     lag,
     tailDatoms,
-    cacheHits: cache.hits,
-    cacheMisses: cache.misses,
-    segmentFetches: cache.fetches,
+    cacheHits: cache.hits + (w?.hits ?? 0),
+    cacheMisses: cache.misses + (w?.misses ?? 0),
+    segmentFetches: cache.fetches + (w?.fetches ?? 0),
     jobs: ix.stats.jobs,
     failures: ix.stats.failures,
   };
@@ -123,12 +130,14 @@ export class NodeMetrics implements TransactorObserver {
   private indexingData(x: IndexingSample, now: Date): MetricDatum[] {
     const last = this.lastIndexing;
     this.lastIndexing = { cacheHits: x.cacheHits, cacheMisses: x.cacheMisses, segmentFetches: x.segmentFetches, jobs: x.jobs, failures: x.failures };
-    const hits = x.cacheHits - last.cacheHits;
-    const lookups = hits + x.cacheMisses - last.cacheMisses;
+    // A query worker replaced starts its counters at zero: a sum that went down counts nothing.
+    const grew = (now: number, before: number): number => Math.max(0, now - before);
+    const hits = grew(x.cacheHits, last.cacheHits);
+    const lookups = hits + grew(x.cacheMisses, last.cacheMisses);
     const data: MetricDatum[] = [
       { MetricName: 'IndexingLag', Unit: 'Count', Value: x.lag, Timestamp: now },
       { MetricName: 'TailDatoms', Unit: 'Count', Value: x.tailDatoms, Timestamp: now },
-      { MetricName: 'SegmentFetches', Unit: 'Count', Value: x.segmentFetches - last.segmentFetches, Timestamp: now },
+      { MetricName: 'SegmentFetches', Unit: 'Count', Value: grew(x.segmentFetches, last.segmentFetches), Timestamp: now },
       { MetricName: 'IndexingJobs', Unit: 'Count', Value: x.jobs - last.jobs, Timestamp: now },
       { MetricName: 'IndexingFailures', Unit: 'Count', Value: x.failures - last.failures, Timestamp: now },
     ];

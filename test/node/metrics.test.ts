@@ -158,6 +158,25 @@ describe('indexing metrics', () => {
     expect(valueOf(warm, 'SegmentCacheHitRate')).toBe(100);
     expect(valueOf(warm, 'SegmentFetches')).toBe(0);
   });
+
+  it('the query workers\' caches count in the hit rate and the fetches; a worker replaced counts nothing negative', async () => {
+    const n = node();
+    await newDb(n.databases, 'metrics-workers', 100);
+    const metrics = new NodeMetrics();
+    // The pool's sum as of the workers' last answers (QueryWorkerPool.segmentStats).
+    let workers = { ...n.indexing.opts.cache.snapshot(), hits: 0, misses: 0, fetches: 0 };
+    const sample = async () => metrics.drain({ pendingOperations: 0, indexing: (await sampleIndexing(n.databases, () => workers))! });
+    await sample();
+    workers = { ...workers, hits: 90, misses: 10, fetches: 7 };
+    const busy = await sample();
+    expect(valueOf(busy, 'SegmentCacheHitRate')).toBe(90);
+    expect(valueOf(busy, 'SegmentFetches')).toBe(7);
+    // One worker was replaced: the sum fell.
+    workers = { ...workers, hits: 30, misses: 2, fetches: 1 };
+    const replaced = await sample();
+    expect(valueOf(replaced, 'SegmentFetches')).toBe(0);
+    expect(replaced.find((d) => d.MetricName === 'SegmentCacheHitRate')).toBeUndefined();
+  });
 });
 
 test('the publisher sends PutMetricData into the namespace, and never throws when CloudWatch fails', async () => {
