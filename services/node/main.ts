@@ -75,44 +75,11 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
     ...(config.region !== undefined ? { region: config.region } : {}),
   });
   const segments = s3 === undefined ? undefined : new SegmentStore(s3, { bucket: config.segmentBucket ?? DEFAULT_SEGMENT_BUCKET });
-  const destroyClients = (): void => {
-    dynamo.destroy();
-    s3?.destroy();
-  };
-  let adminKey: string;
-  try {
-    if (config.createTables) await ensureTables(dynamo, names);
-    // A missing or unreachable segment bucket fails the start, as missing tables do (/health
-    // never asks storage).
-    if (segments !== undefined) await (config.createTables ? segments.ensureBucket() : segments.checkBucket());
-    adminKey = config.adminKey ?? await readSecretString(config.adminKeySecretArn!, { credentials: dynamo.config.credentials });
-  } catch (e) {
-    destroyClients();
-    throw e;
-  }
-  const catalog = new CatalogStore(dynamo, names);
   // The segment cache is shared out between the event loop and the query workers. With workers,
   // reads run on them: the event loop (transactions, replays, pulls of `with`) keeps a fifth,
   // the workers share the rest equally.
   const loopCacheMb = config.queryWorkers > 0 ? config.cacheSizeMb / 5 : config.cacheSizeMb;
   const cacheShareMb = config.queryWorkers > 0 ? (config.cacheSizeMb - loopCacheMb) / config.queryWorkers : 0;
-  const indexing = segments === undefined ? null : new Indexing({
-    segments,
-    roots: new IndexRootStore(dynamo, names),
-    cache: new SegmentCache(loopCacheMb * 1024 * 1024),
-    thresholdDatoms: config.indexThresholdDatoms,
-    tailMaxDatoms: config.tailMaxDatoms,
-    index: true,
-    nodeId: config.nodeId,
-    logger,
-    ...(options.onIndexingStep !== undefined ? { onStep: options.onIndexingStep } : {}),
-  });
-  const databases = new Databases(catalog, new LogStore(dynamo, names), indexing);
-  const keys = new KeyStore(catalog, {
-    cacheTtlMs: config.keyCacheTtlMs,
-    ...(options.keyCacheClock !== undefined ? { now: options.keyCacheClock } : {}),
-  });
-  const lifecycle = new NodeLifecycle();
   // Queries run on worker threads with their own read replicas (docs/adr/007-query-workers.md).
   const queryWorkers = config.queryWorkers > 0
     ? new QueryWorkerPool({
@@ -137,6 +104,43 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
       },
     })
     : undefined;
+  // Loading the engine in the threads overlaps the rest of the start (storage checks, the admin
+  // key, listening): the first query does not wait for it.
+  queryWorkers?.start();
+  const destroyClients = (): void => {
+    void queryWorkers?.close();
+    dynamo.destroy();
+    s3?.destroy();
+  };
+  let adminKey: string;
+  try {
+    if (config.createTables) await ensureTables(dynamo, names);
+    // A missing or unreachable segment bucket fails the start, as missing tables do (/health
+    // never asks storage).
+    if (segments !== undefined) await (config.createTables ? segments.ensureBucket() : segments.checkBucket());
+    adminKey = config.adminKey ?? await readSecretString(config.adminKeySecretArn!, { credentials: dynamo.config.credentials });
+  } catch (e) {
+    destroyClients();
+    throw e;
+  }
+  const catalog = new CatalogStore(dynamo, names);
+  const indexing = segments === undefined ? null : new Indexing({
+    segments,
+    roots: new IndexRootStore(dynamo, names),
+    cache: new SegmentCache(loopCacheMb * 1024 * 1024),
+    thresholdDatoms: config.indexThresholdDatoms,
+    tailMaxDatoms: config.tailMaxDatoms,
+    index: true,
+    nodeId: config.nodeId,
+    logger,
+    ...(options.onIndexingStep !== undefined ? { onStep: options.onIndexingStep } : {}),
+  });
+  const databases = new Databases(catalog, new LogStore(dynamo, names), indexing);
+  const keys = new KeyStore(catalog, {
+    cacheTtlMs: config.keyCacheTtlMs,
+    ...(options.keyCacheClock !== undefined ? { now: options.keyCacheClock } : {}),
+  });
+  const lifecycle = new NodeLifecycle();
   let nodeUrl = config.nodeUrl ?? '';
   let cluster: Cluster | undefined;
   const clusterOptions = options.cluster === false
@@ -164,13 +168,10 @@ export async function startNode(input: NodeConfig | NodeConfigInput, options: St
   const server = createAppServer(app).listen(config.port, config.host);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
-  // Loading the engine in the threads overlaps the rest of the start: the first query does not wait for it.
-  queryWorkers?.start();
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
-  }).catch(async (e: unknown) => {
-    await queryWorkers?.close();
+  }).catch((e: unknown) => {
     destroyClients();
     throw e;
   });
